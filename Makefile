@@ -1,0 +1,72 @@
+# Hotline build, run and test entry points. `make test` is what CI runs.
+#
+# The database: if DATABASE_URL is set it is used as is; otherwise
+# scripts/pg.sh starts (or reuses) a private PostgreSQL under var/pg on
+# 127.0.0.1:55432 and prints its URL.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := build
+
+# Go lives in /usr/local/go on our machines, which is not always on PATH
+# (sudo, cron, fresh shells).
+export PATH := $(PATH):/usr/local/go/bin
+
+GO     ?= go
+BIN    := bin/hotline
+CONFIG ?= configs/hotline.yaml
+
+# Resolves the database in the same shell as the command that needs it
+# (each recipe line is its own shell). pg.sh echoes DATABASE_URL when set.
+WITH_DB = url="$$(scripts/pg.sh)"; export DATABASE_URL="$$url";
+
+.PHONY: build deps db db-stop migrate run test bench fmt fmt-check vet clean distclean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/hotline
+
+deps:
+	@scripts/deps.sh
+
+# Prints the DATABASE_URL to use.
+db:
+	@scripts/pg.sh
+
+db-stop:
+	@scripts/pg.sh stop
+
+migrate: build
+	@$(WITH_DB) ./$(BIN) migrate
+
+run: deps build
+	@$(WITH_DB) ./$(BIN) migrate && exec ./$(BIN) serve --config $(CONFIG)
+
+test: deps build
+	@$(WITH_DB) echo "make test: DATABASE_URL=$$DATABASE_URL"; \
+		$(GO) vet ./... && \
+		$(GO) test -race -count=1 -timeout 25m ./...
+
+bench: deps build
+	@$(WITH_DB) $(GO) test -run '^$$' -bench . -benchmem ./...
+	@if [[ -f scripts/bench-sipp.sh ]]; then $(WITH_DB) bash scripts/bench-sipp.sh; fi
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w $$(git ls-files -co --exclude-standard '*.go')
+
+# Fails listing the files gofmt would change.
+fmt-check:
+	@out="$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go'))"; \
+		if [[ -n $$out ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+clean:
+	rm -rf bin
+
+# Also stops and deletes the private database.
+distclean: clean
+	-scripts/pg.sh stop
+	@# var/pg may link to /var/tmp when the checkout is private to root.
+	if [[ -L var/pg ]]; then rm -rf "$$(readlink -f var/pg)"; fi
+	rm -rf var

@@ -1,0 +1,266 @@
+// Package call holds the call object: one inbound (or later outbound) call
+// with its media, its timeline and the control surface the IVR, the ACD,
+// ARI and the web use (play, collect digits, hang up). None of those reach
+// into SIP or RTP directly.
+package call
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"hotline/media"
+)
+
+// MediaSession is what a call needs from its media leg.
+type MediaSession interface {
+	SetSource(src media.Source)
+	Digits() <-chan media.Digit
+	SendDigit(d rune, dur time.Duration) error
+	SetInbandDTMF(on bool)
+	Stats() media.Stats
+}
+
+// Prompts resolves a tenant's prompt names to loaded audio.
+type Prompts interface {
+	Prompt(name string) (*media.Prompt, bool)
+}
+
+// Event is one row of a call's timeline.
+type Event struct {
+	CallID   string
+	TenantID string
+	Seq      int
+	At       time.Time
+	Kind     string
+	Step     string
+	Data     map[string]string
+}
+
+// EventSink receives the timeline (the CDR writer, later the wallboard).
+type EventSink interface {
+	CallEvent(e Event)
+}
+
+// Info is what is known about a call when it arrives.
+type Info struct {
+	ID         string
+	TenantID   string
+	Flow       string
+	From       string // caller number (user part of From)
+	FromURI    string
+	To         string // dialled number
+	SIPCallID  string
+	SourceAddr string
+	Codec      string
+	Started    time.Time
+}
+
+// Call is one call in progress.
+type Call struct {
+	Info
+
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+
+	media   MediaSession
+	prompts Prompts
+	music   *media.Prompt
+	sink    EventSink
+	now     func() time.Time
+
+	seq      atomic.Int32
+	mu       sync.Mutex
+	answered time.Time
+	pending  []rune // digits read from media but not yet consumed
+}
+
+// Config is what New needs besides the call's Info.
+type Config struct {
+	Media   MediaSession
+	Prompts Prompts
+	Music   *media.Prompt
+	Events  EventSink
+	Now     func() time.Time
+}
+
+// New creates a call whose lifetime is bounded by parent. The call ends when
+// Hangup is called or parent is cancelled; Done and Cause tell when and why.
+func New(parent context.Context, info Info, cfg Config) *Call {
+	ctx, cancel := context.WithCancelCause(parent)
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Call{
+		Info:    info,
+		ctx:     ctx,
+		cancel:  cancel,
+		media:   cfg.Media,
+		prompts: cfg.Prompts,
+		music:   cfg.Music,
+		sink:    cfg.Events,
+		now:     now,
+	}
+}
+
+// Context is cancelled when the call ends, with the Cause as its cause.
+func (c *Call) Context() context.Context { return c.ctx }
+
+// Done is closed when the call has ended.
+func (c *Call) Done() <-chan struct{} { return c.ctx.Done() }
+
+// Hangup ends the call with cause. The first cause wins.
+func (c *Call) Hangup(cause *Cause) { c.cancel(cause) }
+
+// Cause is why the call ended, or nil while it is up.
+func (c *Call) Cause() *Cause {
+	if err := context.Cause(c.ctx); err != nil {
+		return CauseOf(err)
+	}
+	return nil
+}
+
+// MarkAnswered records the answer time.
+func (c *Call) MarkAnswered(at time.Time) {
+	c.mu.Lock()
+	c.answered = at
+	c.mu.Unlock()
+}
+
+// Answered is when the call was answered (zero if never).
+func (c *Call) Answered() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.answered
+}
+
+// Media is the call's media leg.
+func (c *Call) Media() MediaSession { return c.media }
+
+// Event appends a row to the call's timeline.
+func (c *Call) Event(kind, step string, data map[string]string) {
+	if c.sink == nil {
+		return
+	}
+	c.sink.CallEvent(Event{
+		CallID:   c.ID,
+		TenantID: c.TenantID,
+		Seq:      int(c.seq.Add(1)),
+		At:       c.now(),
+		Kind:     kind,
+		Step:     step,
+		Data:     data,
+	})
+}
+
+// Play plays a prompt to the caller. When interruptible, a key press stops it
+// (barge-in) and stays readable with ReadDigit.
+func (c *Call) Play(ctx context.Context, name string, interruptible bool) error {
+	p, ok := c.prompts.Prompt(name)
+	if !ok {
+		return fmt.Errorf("play: prompt %q not found for tenant %s", name, c.TenantID)
+	}
+	return c.playPrompt(ctx, p, false, interruptible)
+}
+
+// Music loops hold music until ctx is done; keys pressed meanwhile are kept.
+func (c *Call) Music(ctx context.Context, class string) error {
+	if c.music == nil {
+		// Nothing to play is not a reason to drop a queued caller.
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return c.playPrompt(ctx, c.music, true, false)
+}
+
+func (c *Call) playPrompt(ctx context.Context, p *media.Prompt, loop, interruptible bool) error {
+	if interruptible && c.hasPending() {
+		return nil
+	}
+	pl := media.NewPlayer(p, loop)
+	c.media.SetSource(pl)
+	defer func() {
+		pl.Stop()
+		c.media.SetSource(nil)
+	}()
+	digits := c.media.Digits()
+	for {
+		select {
+		case <-pl.Done():
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-c.ctx.Done():
+			return context.Cause(c.ctx)
+		case d := <-digits:
+			c.keyPressed(d)
+			if interruptible {
+				return nil
+			}
+		}
+	}
+}
+
+func (c *Call) keyPressed(d media.Digit) {
+	c.mu.Lock()
+	c.pending = append(c.pending, d.Key)
+	c.mu.Unlock()
+	c.Event("dtmf", "", map[string]string{"key": string(d.Key), "source": d.Source})
+}
+
+func (c *Call) hasPending() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.pending) > 0
+}
+
+func (c *Call) popPending() (rune, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.pending) == 0 {
+		return 0, false
+	}
+	k := c.pending[0]
+	c.pending = c.pending[1:]
+	return k, true
+}
+
+// ReadDigit waits up to timeout for the next key. ok is false on timeout.
+func (c *Call) ReadDigit(ctx context.Context, timeout time.Duration) (rune, bool, error) {
+	if k, ok := c.popPending(); ok {
+		return k, true, nil
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case d := <-c.media.Digits():
+		c.keyPressed(d)
+		k, _ := c.popPending()
+		return k, true, nil
+	case <-t.C:
+		return 0, false, nil
+	case <-ctx.Done():
+		return 0, false, ctx.Err()
+	case <-c.ctx.Done():
+		return 0, false, context.Cause(c.ctx)
+	}
+}
+
+// FlushDigits forgets keys pressed so far (before a new menu, so a key meant
+// for the last prompt does not answer the next).
+func (c *Call) FlushDigits() {
+	c.mu.Lock()
+	c.pending = c.pending[:0]
+	c.mu.Unlock()
+	for {
+		select {
+		case d := <-c.media.Digits():
+			c.Event("dtmf", "", map[string]string{"key": string(d.Key), "source": d.Source, "flushed": "true"})
+		default:
+			return
+		}
+	}
+}

@@ -1,0 +1,309 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
+
+	"hotline/call"
+	"hotline/config"
+	"hotline/ivr"
+	"hotline/media"
+	"hotline/sip"
+	"hotline/store"
+	"hotline/tenant"
+	"hotline/web"
+)
+
+func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "configs/hotline.yaml", "configuration file")
+	sipAddr := fs.String("sip", "", "SIP listen address ADDR:PORT (UDP and TCP); overrides the file")
+	httpAddr := fs.String("http", "", "HTTP listen address ADDR:PORT; overrides the file")
+	rtpPorts := fs.String("rtp-ports", "", "RTP port range LO-HI; overrides the file")
+	dataDir := fs.String("data", "", "data directory; overrides the file")
+	inband := fs.Bool("inband-dtmf", true, "detect DTMF tones in callers' audio")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	if *sipAddr != "" {
+		cfg.SIP.Listen = *sipAddr
+	}
+	if *httpAddr != "" {
+		cfg.HTTP.Listen = *httpAddr
+	}
+	if *rtpPorts != "" {
+		lo, hi, err := config.ParsePortRange(*rtpPorts)
+		if err != nil {
+			return fmt.Errorf("--rtp-ports: %w", err)
+		}
+		cfg.RTP.PortMin, cfg.RTP.PortMax = lo, hi
+	}
+	if *dataDir != "" {
+		cfg.Data = *dataDir
+	}
+	log := newLogger(stderr, cfg.Log.Level)
+
+	dbURL, err := databaseURL()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	reg, err := tenant.Load(cfg, tenant.Options{InbandDTMF: *inband})
+	if err != nil {
+		return fmt.Errorf("load tenants: %w", err)
+	}
+
+	db, err := store.Open(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	if err := syncTenants(ctx, db, cfg); err != nil {
+		return err
+	}
+	if n, err := db.CloseOpenCalls(ctx, "server-restart"); err != nil {
+		return err
+	} else if n > 0 {
+		log.Warn("closed calls left open by a previous run", "calls", n)
+	}
+
+	var mediaIP netip.Addr
+	if cfg.RTP.IP != "" {
+		mediaIP = netip.MustParseAddr(cfg.RTP.IP)
+	}
+	eng, err := media.NewEngine(media.Config{
+		IP:          mediaIP,
+		PortMin:     cfg.RTP.PortMin,
+		PortMax:     cfg.RTP.PortMax,
+		RTPTimeout:  time.Duration(cfg.RTP.Timeout),
+		HoldTimeout: time.Duration(cfg.RTP.HoldTimeout),
+		Logger:      log.With("component", "media"),
+	})
+	if err != nil {
+		return err
+	}
+	writer := store.NewWriter(db, log.With("component", "cdr"), 65536)
+	var extIP netip.Addr
+	if cfg.SIP.ExternalIP != "" {
+		extIP = netip.MustParseAddr(cfg.SIP.ExternalIP)
+	}
+	sipSrv, err := sip.New(sip.Config{
+		Listen:     cfg.SIP.Listen,
+		ExternalIP: extIP,
+		UserAgent:  cfg.SIP.UserAgent,
+		MaxCalls:   cfg.Limits.MaxCalls,
+		MaxCPS:     cfg.Limits.MaxCPS,
+		Logger:     log.With("component", "sip"),
+	}, reg, recorder{w: writer}, eng)
+	if err != nil {
+		return err
+	}
+	promReg := prometheus.NewRegistry()
+	promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	promReg.MustRegister(newSIPCollector(sipSrv, eng))
+	httpSrv := &web.Server{
+		Addr:     cfg.HTTP.Listen,
+		Status:   status{sipSrv},
+		Registry: promReg,
+		Logger:   log.With("component", "http"),
+		Version:  version,
+	}
+	if err := httpSrv.Listen(); err != nil {
+		return err
+	}
+
+	// Calls end before the CDR writer stops, so their last rows are written.
+	writerCtx, stopWriter := context.WithCancel(context.Background())
+	defer stopWriter()
+	writerDone := make(chan error, 1)
+	go func() { writerDone <- writer.Run(writerCtx) }()
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return eng.Run(gctx) })
+	g.Go(func() error { return sipSrv.Serve(gctx) })
+	g.Go(func() error { return httpSrv.Serve(gctx) })
+	log.Info("hotline serving", "sip", cfg.SIP.Listen, "http", cfg.HTTP.Listen, "rtp", fmt.Sprintf("%d-%d", cfg.RTP.PortMin, cfg.RTP.PortMax), "tenants", len(cfg.Tenants))
+	err = g.Wait()
+	fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	_ = writer.Flush(fctx)
+	cancel()
+	stopWriter()
+	<-writerDone
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+func syncTenants(ctx context.Context, db *store.Store, cfg *config.Config) error {
+	var ts []store.Tenant
+	var ns []store.Number
+	for _, t := range cfg.Tenants {
+		ts = append(ts, store.Tenant{ID: t.ID, Name: t.Name, Timezone: t.Timezone})
+		for _, n := range t.Numbers {
+			ns = append(ns, store.Number{Number: n.Number, TenantID: t.ID, Flow: n.Flow})
+		}
+	}
+	return db.SyncTenants(ctx, ts, ns)
+}
+
+type status struct{ s *sip.Server }
+
+func (st status) Ready() bool {
+	select {
+	case <-st.s.Ready():
+		return true
+	default:
+		return false
+	}
+}
+func (st status) ActiveCalls() int64 { return st.s.ActiveCalls() }
+
+// recorder turns call life-cycle events into CDR and timeline rows.
+type recorder struct{ w *store.Writer }
+
+func (r recorder) CallStarted(i call.Info) {
+	id, _ := uuid.Parse(i.ID)
+	r.w.CallStarted(store.CallStart{
+		ID: id, TenantID: i.TenantID, SIPCallID: i.SIPCallID, FromNumber: i.From, FromURI: i.FromURI,
+		ToNumber: i.To, SourceAddr: i.SourceAddr, Flow: i.Flow, Codec: i.Codec, StartedAt: i.Started,
+	})
+}
+
+func (r recorder) CallAnswered(id string, at time.Time) {
+	u, _ := uuid.Parse(id)
+	r.w.CallAnswered(u, at)
+}
+
+func (r recorder) CallEvent(e call.Event) {
+	id, _ := uuid.Parse(e.CallID)
+	r.w.Event(store.Event{CallID: id, TenantID: e.TenantID, Seq: e.Seq, At: e.At, Kind: e.Kind, Step: e.Step, Data: e.Data})
+}
+
+func (r recorder) CallEnded(c *call.Call, end sip.End) {
+	id, _ := uuid.Parse(c.ID)
+	var answered *time.Time
+	if a := c.Answered(); !a.IsZero() {
+		answered = &a
+	}
+	r.w.CallEnded(store.CallEnd{
+		ID: id, AnsweredAt: answered, EndedAt: end.At,
+		HangupCause: end.Cause.Name, HangupSide: string(end.Cause.Side), SIPCode: end.SIPCode,
+		PacketsSent: end.Stats.PacketsSent, PacketsReceived: end.Stats.PacketsReceived,
+		PacketsLost: end.Stats.PacketsLost, JitterMs: end.Stats.JitterMs, MaxJitterMs: end.Stats.MaxJitterMs,
+		MOS: end.Stats.MOS,
+	})
+}
+
+// sipCollector exports live figures without keeping a second copy.
+type sipCollector struct {
+	s        *sip.Server
+	eng      *media.Engine
+	active   *prometheus.Desc
+	sessions *prometheus.Desc
+	resp     *prometheus.Desc
+	reqs     *prometheus.Desc
+}
+
+func newSIPCollector(s *sip.Server, eng *media.Engine) *sipCollector {
+	return &sipCollector{
+		s: s, eng: eng,
+		active:   prometheus.NewDesc("hotline_active_calls", "Calls in progress.", nil, nil),
+		sessions: prometheus.NewDesc("hotline_media_sessions", "RTP sessions open.", nil, nil),
+		resp:     prometheus.NewDesc("hotline_sip_responses_total", "SIP responses sent, by status code.", []string{"code"}, nil),
+		reqs:     prometheus.NewDesc("hotline_sip_requests_total", "SIP requests received, by method.", []string{"method"}, nil),
+	}
+}
+
+func (c *sipCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.active
+	ch <- c.sessions
+	ch <- c.resp
+	ch <- c.reqs
+}
+
+func (c *sipCollector) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(c.active, prometheus.GaugeValue, float64(c.s.ActiveCalls()))
+	ch <- prometheus.MustNewConstMetric(c.sessions, prometheus.GaugeValue, float64(c.eng.ActiveSessions()))
+	m := c.s.SIPMetrics()
+	for code := range m.Responses {
+		if v := m.Responses[code].Load(); v > 0 {
+			ch <- prometheus.MustNewConstMetric(c.resp, prometheus.CounterValue, float64(v), strconv.Itoa(code))
+		}
+	}
+	m.Requests.Range(func(k, v any) bool {
+		ch <- prometheus.MustNewConstMetric(c.reqs, prometheus.CounterValue, float64(v.(interface{ Load() uint64 }).Load()), k.(string))
+		return true
+	})
+}
+
+func migrateCmd(ctx context.Context, args []string, stdout io.Writer) error {
+	dbURL, err := databaseURL()
+	if err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	applied, err := db.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	if len(applied) == 0 {
+		fmt.Fprintln(stdout, "database is up to date")
+	}
+	for _, v := range applied {
+		fmt.Fprintf(stdout, "applied migration %04d\n", v)
+	}
+	return nil
+}
+
+func flowCheckCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("flow check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	prompts := fs.String("prompts", "", "directory of the tenant's prompts (WAV); when set, prompt names are checked too")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "usage: hotline flow check [--prompts DIR] FILE...")
+		return 2
+	}
+	var opts ivr.CheckOptions
+	if *prompts != "" {
+		lib, err := tenant.LoadPrompts(*prompts)
+		if err != nil {
+			fmt.Fprintln(stderr, "hotline:", err)
+			return 1
+		}
+		opts.PromptExists = func(name string) bool { _, ok := lib[name]; return ok }
+	}
+	if n := ivr.CheckFiles(fs.Args(), opts, stdout); n > 0 {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,407 @@
+// Package config loads the server configuration: listeners, media ports,
+// limits and the tenants served (their trunks, numbers, flows and prompts).
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole server configuration. Paths inside it are resolved
+// relative to the directory of the file they were read from.
+type Config struct {
+	SIP     SIP      `yaml:"sip"`
+	HTTP    HTTP     `yaml:"http"`
+	RTP     RTP      `yaml:"rtp"`
+	Data    string   `yaml:"data"`
+	Limits  Limits   `yaml:"limits"`
+	Log     Log      `yaml:"log"`
+	Tenants []Tenant `yaml:"tenants"`
+
+	// File is the path the configuration was loaded from.
+	File string `yaml:"-"`
+}
+
+type SIP struct {
+	Listen string `yaml:"listen"`
+	// ExternalIP is the address written into Contact and SDP when the
+	// server sits behind NAT; empty means the listening address (or the
+	// address of the interface that reaches the caller).
+	ExternalIP string `yaml:"external_ip"`
+	// UserAgent is sent in Server/User-Agent headers.
+	UserAgent string `yaml:"user_agent"`
+}
+
+type HTTP struct {
+	Listen string `yaml:"listen"`
+}
+
+type RTP struct {
+	Ports       string   `yaml:"ports"`
+	IP          string   `yaml:"ip"`
+	Timeout     Duration `yaml:"timeout"`
+	HoldTimeout Duration `yaml:"hold_timeout"`
+
+	PortMin, PortMax int `yaml:"-"`
+}
+
+type Limits struct {
+	// MaxCalls is the number of concurrent calls; INVITEs beyond get 503.
+	MaxCalls int `yaml:"max_calls"`
+	// MaxCPS bounds new calls per second (token bucket); beyond gets 503.
+	MaxCPS int `yaml:"max_cps"`
+}
+
+type Log struct {
+	Level string `yaml:"level"`
+}
+
+type Tenant struct {
+	ID       string            `yaml:"id"`
+	Name     string            `yaml:"name"`
+	Timezone string            `yaml:"timezone"`
+	Holidays []string          `yaml:"holidays"`
+	Trunks   Trunks            `yaml:"trunks"`
+	Prompts  string            `yaml:"prompts"`
+	Music    string            `yaml:"music"`
+	Flows    map[string]string `yaml:"flows"`
+	Numbers  []Number          `yaml:"numbers"`
+
+	Location *time.Location `yaml:"-"`
+	Allow    []netip.Prefix `yaml:"-"`
+}
+
+type Trunks struct {
+	Allow []string `yaml:"allow"`
+}
+
+type Number struct {
+	Number string `yaml:"number"`
+	Flow   string `yaml:"flow"`
+}
+
+// Duration accepts Go duration strings ("30s", "1m") in YAML.
+type Duration time.Duration
+
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: invalid duration %q", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Error is a configuration error that points at a file and line.
+type Error struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+}
+
+// Errors collects every problem found, so one run of the loader reports
+// them all instead of one per edit.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	var b strings.Builder
+	for i, e := range es {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(e.Error())
+	}
+	return b.String()
+}
+
+// Load reads and validates a configuration file.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse validates configuration bytes; path names the file in errors and
+// anchors relative paths.
+func Parse(path string, data []byte) (*Config, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, &Error{File: path, Line: yamlErrLine(err), Msg: cleanYAMLErr(err)}
+	}
+	cfg := Defaults()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil {
+		return nil, &Error{File: path, Line: yamlErrLine(err), Msg: cleanYAMLErr(err)}
+	}
+	cfg.File = path
+	base := filepath.Dir(path)
+	var errs Errors
+	bad := func(line int, format string, args ...any) {
+		errs = append(errs, &Error{File: path, Line: line, Msg: fmt.Sprintf(format, args...)})
+	}
+	lines := lineIndex{root: &root}
+
+	lo, hi, err := parsePortRange(cfg.RTP.Ports)
+	if err != nil {
+		bad(lines.of("rtp", "ports"), "rtp.ports: %v", err)
+	}
+	cfg.RTP.PortMin, cfg.RTP.PortMax = lo, hi
+	if cfg.RTP.IP != "" {
+		if _, err := netip.ParseAddr(cfg.RTP.IP); err != nil {
+			bad(lines.of("rtp", "ip"), "rtp.ip: %q is not an IP address", cfg.RTP.IP)
+		}
+	}
+	if cfg.SIP.ExternalIP != "" {
+		if _, err := netip.ParseAddr(cfg.SIP.ExternalIP); err != nil {
+			bad(lines.of("sip", "external_ip"), "sip.external_ip: %q is not an IP address", cfg.SIP.ExternalIP)
+		}
+	}
+	if cfg.Data != "" && !filepath.IsAbs(cfg.Data) {
+		cfg.Data = filepath.Join(base, cfg.Data)
+	}
+	if len(cfg.Tenants) == 0 {
+		bad(lines.of("tenants"), "no tenants configured")
+	}
+	seenTenant := map[string]bool{}
+	seenNumber := map[string]string{}
+	for i := range cfg.Tenants {
+		t := &cfg.Tenants[i]
+		at := func(keys ...string) int {
+			return lines.of(append([]string{"tenants", strconv.Itoa(i)}, keys...)...)
+		}
+		if !validID(t.ID) {
+			bad(at("id"), "tenant id %q: use lower-case letters, digits and '-'", t.ID)
+		} else if seenTenant[t.ID] {
+			bad(at("id"), "tenant %q defined twice", t.ID)
+		}
+		seenTenant[t.ID] = true
+		if t.Name == "" {
+			t.Name = t.ID
+		}
+		if t.Timezone == "" {
+			t.Timezone = "UTC"
+		}
+		loc, err := time.LoadLocation(t.Timezone)
+		if err != nil {
+			bad(at("timezone"), "tenant %s: unknown time zone %q", t.ID, t.Timezone)
+		}
+		t.Location = loc
+		for j, h := range t.Holidays {
+			if _, err := time.Parse("2006-01-02", h); err != nil {
+				bad(at("holidays", strconv.Itoa(j)), "tenant %s: holiday %q is not YYYY-MM-DD", t.ID, h)
+			}
+		}
+		for j, a := range t.Trunks.Allow {
+			p, err := parsePrefix(a)
+			if err != nil {
+				bad(at("trunks", "allow", strconv.Itoa(j)), "tenant %s: trunk address %q is not an IP or CIDR", t.ID, a)
+				continue
+			}
+			t.Allow = append(t.Allow, p)
+		}
+		if t.Prompts == "" {
+			bad(at(), "tenant %s: prompts directory missing", t.ID)
+		} else if !filepath.IsAbs(t.Prompts) {
+			t.Prompts = filepath.Join(base, t.Prompts)
+		}
+		if t.Music != "" && !filepath.IsAbs(t.Music) {
+			t.Music = filepath.Join(base, t.Music)
+		}
+		for name, f := range t.Flows {
+			if !filepath.IsAbs(f) {
+				t.Flows[name] = filepath.Join(base, f)
+			}
+		}
+		for j, n := range t.Numbers {
+			norm := NormalizeNumber(n.Number)
+			if norm == "" {
+				bad(at("numbers", strconv.Itoa(j), "number"), "tenant %s: number %q is not a phone number", t.ID, n.Number)
+				continue
+			}
+			t.Numbers[j].Number = norm
+			if other, dup := seenNumber[norm]; dup {
+				bad(at("numbers", strconv.Itoa(j), "number"), "number %s already belongs to tenant %s", norm, other)
+			}
+			seenNumber[norm] = t.ID
+			if _, ok := t.Flows[n.Flow]; !ok {
+				bad(at("numbers", strconv.Itoa(j), "flow"), "tenant %s: number %s names flow %q, which is not in flows", t.ID, norm, n.Flow)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return cfg, nil
+}
+
+// Defaults are the values used where the file is silent.
+func Defaults() *Config {
+	return &Config{
+		SIP:    SIP{Listen: ":5060", UserAgent: "Hotline"},
+		HTTP:   HTTP{Listen: ":8080"},
+		RTP:    RTP{Ports: "20000-29999", Timeout: Duration(30 * time.Second)},
+		Data:   "var/data",
+		Limits: Limits{MaxCalls: 5000, MaxCPS: 2500},
+		Log:    Log{Level: "info"},
+	}
+}
+
+// NormalizeNumber turns a dialled number or SIP user part into the form
+// numbers are stored in: a leading '+' kept, visual separators dropped.
+// It returns "" when the input holds anything but a phone number.
+func NormalizeNumber(s string) string {
+	s = strings.TrimSpace(s)
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r == '+' && i == 0:
+			b.WriteRune(r)
+		case r == '-' || r == ' ' || r == '.' || r == '(' || r == ')':
+		default:
+			return ""
+		}
+	}
+	out := b.String()
+	if strings.TrimPrefix(out, "+") == "" {
+		return ""
+	}
+	return out
+}
+
+// ParsePortRange parses "LO-HI".
+func parsePortRange(s string) (int, int, error) {
+	a, b, ok := strings.Cut(s, "-")
+	if !ok {
+		return 0, 0, fmt.Errorf("%q: want LO-HI", s)
+	}
+	lo, err1 := strconv.Atoi(strings.TrimSpace(a))
+	hi, err2 := strconv.Atoi(strings.TrimSpace(b))
+	if err1 != nil || err2 != nil || lo < 1024 || hi > 65535 || lo >= hi {
+		return 0, 0, fmt.Errorf("%q: want LO-HI with 1024 <= LO < HI <= 65535", s)
+	}
+	return lo, hi, nil
+}
+
+// ParsePortRange is exported for the --rtp-ports flag.
+func ParsePortRange(s string) (int, int, error) { return parsePortRange(s) }
+
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+func validID(s string) bool {
+	if s == "" || len(s) > 63 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// lineIndex finds the line of a value by its path of mapping keys and
+// sequence indexes, for semantic errors found after decoding.
+type lineIndex struct{ root *yaml.Node }
+
+func (l lineIndex) of(path ...string) int {
+	n := l.root
+	if n == nil {
+		return 0
+	}
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	line := n.Line
+	for _, key := range path {
+		var next *yaml.Node
+		switch n.Kind {
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == key {
+					next = n.Content[i+1]
+					line = n.Content[i].Line
+					break
+				}
+			}
+		case yaml.SequenceNode:
+			if idx, err := strconv.Atoi(key); err == nil && idx < len(n.Content) {
+				next = n.Content[idx]
+				line = next.Line
+			}
+		}
+		if next == nil {
+			return line
+		}
+		n = next
+		if n.Kind == yaml.ScalarNode {
+			line = n.Line
+		}
+	}
+	return line
+}
+
+func yamlErrLine(err error) int {
+	var te *yaml.TypeError
+	msg := err.Error()
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg = te.Errors[0]
+	}
+	if i := strings.Index(msg, "line "); i >= 0 {
+		rest := msg[i+5:]
+		j := 0
+		for j < len(rest) && rest[j] >= '0' && rest[j] <= '9' {
+			j++
+		}
+		if n, err := strconv.Atoi(rest[:j]); err == nil {
+			return n
+		}
+	}
+	return 0
+}
+
+func cleanYAMLErr(err error) string {
+	msg := err.Error()
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg = strings.Join(te.Errors, "; ")
+	}
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	// The line is already in the prefix; keep the message itself.
+	if i := strings.Index(msg, "line "); i == 0 {
+		if j := strings.Index(msg, ": "); j > 0 {
+			msg = msg[j+2:]
+		}
+	}
+	return msg
+}

@@ -1,0 +1,81 @@
+// Package ivr loads, validates and runs call flows written in YAML.
+//
+// A flow file:
+//
+//	tenant: demo                 # optional, informational
+//	description: Main line       # optional
+//	start: welcome               # first step
+//	steps:                       # step name -> step
+//	  welcome:
+//	    play: welcome
+//	    next: main_menu
+//
+// Each step has exactly one kind key, plus `next` where the kind needs it.
+// Step names: letters, digits, _ . -. Durations need a unit (5s, 500ms).
+// Prompt names: letters, digits, _ . - and / between parts.
+//
+//	play: NAME | [NAME, ...] | {prompt: NAME|[...], interruptible: false}
+//	  next: STEP (required)
+//	  Non-interruptible prompts discard keys pressed meanwhile; interruptible
+//	  ones stop at a key and keep it for the next menu or gather.
+//
+//	menu:
+//	  prompt: NAME|[...]           required, interruptible
+//	  options: {"1": STEP, ...}    keys 0-9, "*", "#" (quote * and #)
+//	  timeout: 5s                  wait for a key after the prompt
+//	  retries: 3                   failed attempts before failure (1-20)
+//	  invalid: NAME|[...]          after a key with no option, then repeat
+//	  no_input: NAME|[...]         after timeout, then repeat
+//	  failure: STEP                default: hang up (cause normal)
+//
+//	gather:
+//	  prompt: NAME|[...]           required, interruptible
+//	  digits: 8                    maximum, required (1-64)
+//	  min_digits: 1                fewer is invalid
+//	  terminator: "#"              "#" or "*"; default none
+//	  timeout: 5s                  wait for the first digit
+//	  inter_digit_timeout: 3s      wait for each further digit
+//	  into: VAR                    required
+//	  retries: 3
+//	  invalid: NAME|[...]
+//	  no_input: NAME|[...]
+//	  failure: STEP                default: hang up
+//	  mask: false                  true keeps the digits out of the timeline
+//	next: STEP (required)        `failure:` may also sit here, beside next
+//
+//	set: {VAR: "text ${other}", ...}   in order; unset ${vars} are ""
+//	next: STEP (required)
+//
+//	branch: {var: VAR, cases: {VALUE: STEP, ...}, default: STEP}
+//
+//	hours:
+//	  timezone: Europe/Paris       optional; default the tenant's zone
+//	  open:                        required, list of windows
+//	    - {days: mon-fri, from: "08:00", to: "18:00"}
+//	    - {days: "sat,sun", from: "09:00", to: "24:00"}
+//	  holidays: ["2026-12-25"]     closed all day, added to the tenant's
+//	  open_step: STEP
+//	  closed_step: STEP
+//	  days: mon..sun (or full names), ranges a-b (may wrap: fri-mon), lists
+//	  with commas. from < to, HH:MM, to may be 24:00; windows do not cross
+//	  midnight (use two). Times are local wall-clock times, so DST needs
+//	  nothing special.
+//
+//	goto: STEP
+//	hangup: true | CAUSE | {cause: CAUSE}   causes: normal, busy, rejected, unavailable
+//	queue: NAME | {name: NAME, music: default, timeout: 10m, timeout_step: STEP}
+//	  For now holds with music until the caller hangs up, or until timeout
+//	  (then timeout_step, default hang up).
+//
+// Validation (ParseFlow, LoadFlow, CheckFiles) reports every problem as
+// FILE:LINE: message: YAML syntax, unknown or duplicate keys, unknown step
+// kinds, two kinds in a step, missing or superfluous next, references to
+// missing steps, bad durations, menu keys, digit counts, times, dates and
+// time zones, unknown prompts (when CheckOptions.PromptExists is set), and
+// loops made only of set/branch/hours/goto steps. Unreachable steps are
+// warnings ("FILE:LINE: warning: ..."): they do not stop a flow from
+// loading nor count as errors in CheckFiles.
+//
+// Run interprets a flow against a Channel and reports a timeline through
+// Env.Events; see the Event* constants for kinds and data.
+package ivr

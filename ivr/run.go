@@ -1,0 +1,430 @@
+package ivr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Channel is the caller's side of the call as the flow sees it.
+type Channel interface {
+	// Play plays the named prompt. When interruptible it returns as soon as
+	// a key is pressed, or at once if a key is already waiting; the key
+	// stays readable with ReadDigit. It returns ErrHangup (or the context's
+	// error) when the caller hangs up.
+	Play(ctx context.Context, prompt string, interruptible bool) error
+	// Music loops hold music of the given class until ctx is done (caller
+	// hangup or queue timeout), returning ctx's error. Returning nil earlier
+	// means the channel took the call elsewhere.
+	Music(ctx context.Context, class string) error
+	// ReadDigit waits up to timeout for the next key ('0'-'9', '*', '#');
+	// ok=false on timeout. A timeout of 0 only polls for a key already
+	// pressed.
+	ReadDigit(ctx context.Context, timeout time.Duration) (key rune, ok bool, err error)
+	// FlushDigits drops keys pressed but not read yet.
+	FlushDigits()
+}
+
+// ErrHangup is returned by a Channel when the caller hung up.
+var ErrHangup = errors.New("caller hung up")
+
+// ErrStepLimit is wrapped by Run's error when a call runs more than
+// Env.MaxSteps steps.
+var ErrStepLimit = errors.New("step limit reached")
+
+// EventSink receives the call's timeline. It is called synchronously from
+// Run, so a slow sink delays the caller.
+type EventSink interface {
+	Event(kind, step string, data map[string]string)
+}
+
+// EventFunc adapts a function to EventSink.
+type EventFunc func(kind, step string, data map[string]string)
+
+func (f EventFunc) Event(kind, step string, data map[string]string) { f(kind, step, data) }
+
+// Event kinds passed to EventSink. step is always the name of the step
+// that produced the event.
+const (
+	EventStep          = "step"           // entering a step: kind
+	EventPrompt        = "prompt"         // prompt about to play: prompt
+	EventDigit         = "digit"          // key read: key (not for masked gathers)
+	EventMenu          = "menu"           // valid choice: choice, next
+	EventMenuInvalid   = "menu_invalid"   // key with no option: key
+	EventMenuTimeout   = "menu_timeout"   // no key within timeout
+	EventMenuFailure   = "menu_failure"   // retries used up: next ("" = hang up)
+	EventGather        = "gather"         // digits stored: var, value (masked as *)
+	EventGatherInvalid = "gather_invalid" // too few digits: value
+	EventGatherTimeout = "gather_timeout" // no digit at all
+	EventGatherFailure = "gather_failure" // retries used up: next
+	EventSet           = "set"            // the assigned variables
+	EventBranch        = "branch"         // var, value, next
+	EventHours         = "hours"          // open (true/false), reason (open/closed/holiday), time (local RFC 3339), next
+	EventQueue         = "queue"          // queue, music
+	EventQueueTimeout  = "queue_timeout"  // next ("" = hang up)
+	EventHangup        = "hangup"         // flow hangs up: cause
+	EventFlowEnd       = "flow_end"       // reason, and cause, queue or error
+)
+
+// Env is what a call brings to a flow.
+type Env struct {
+	Now      func() time.Time  // nil: time.Now; injected for tests
+	Location *time.Location    // tenant time zone; nil: UTC
+	Holidays []string          // tenant holidays, YYYY-MM-DD in Location
+	Vars     map[string]string // initial variables (caller, dnis, ...); not modified
+	Events   EventSink         // nil: no timeline
+	MaxSteps int               // 0: DefaultMaxSteps
+}
+
+// EndReason says how a flow ended.
+type EndReason string
+
+const (
+	EndHangup       EndReason = "hangup"        // a hangup step (or a failure without target); see Cause
+	EndQueue        EndReason = "queue"         // the caller reached Queue and stayed there
+	EndCallerHangup EndReason = "caller_hangup" // the caller hung up before a queue or hangup
+	EndError        EndReason = "error"         // Run returned an error
+)
+
+// Result describes the end of a flow. Run never hangs up the channel
+// itself; the caller acts on Reason.
+type Result struct {
+	Reason       EndReason
+	Cause        string // EndHangup: the hangup cause
+	Queue        string // EndQueue: the queue name
+	CallerHungUp bool   // the caller was gone when the flow ended
+	Step         string // last step run
+	Steps        int    // steps run, the loop guard's count
+	Vars         map[string]string
+}
+
+// Run executes the flow for one call until it hangs up, reaches a queue
+// (for now: holds with music there until the caller hangs up or the queue
+// timeout), or the caller hangs up. A caller hangup is a normal end, not an
+// error. Errors are channel failures and the step limit.
+func (f *Flow) Run(ctx context.Context, ch Channel, env Env) (Result, error) {
+	r := &runner{flow: f, ctx: ctx, ch: ch, env: env, vars: maps.Clone(env.Vars)}
+	if r.vars == nil {
+		r.vars = map[string]string{}
+	}
+	res, err := r.run()
+	res.Steps, res.Vars = r.steps, r.vars
+	data := map[string]string{"reason": string(res.Reason)}
+	if res.Cause != "" {
+		data["cause"] = res.Cause
+	}
+	if res.Queue != "" {
+		data["queue"] = res.Queue
+	}
+	if err != nil {
+		data["error"] = err.Error()
+	}
+	r.emit(EventFlowEnd, res.Step, data)
+	return res, err
+}
+
+type runner struct {
+	flow  *Flow
+	ctx   context.Context
+	ch    Channel
+	env   Env
+	vars  map[string]string
+	steps int
+	// pending is a key read while checking for barge-in between prompts,
+	// owed to the next reader.
+	pending    rune
+	hasPending bool
+}
+
+func (r *runner) run() (Result, error) {
+	limit := r.env.MaxSteps
+	if limit <= 0 {
+		limit = DefaultMaxSteps
+	}
+	name := r.flow.Start
+	for {
+		if r.ctx.Err() != nil {
+			return Result{Reason: EndCallerHangup, CallerHungUp: true, Step: name}, nil
+		}
+		if r.steps >= limit {
+			return Result{Reason: EndError, Step: name},
+				fmt.Errorf("flow %s: %w: %d steps run, next was %s", r.flow.File, ErrStepLimit, r.steps, name)
+		}
+		s := r.flow.Steps[name]
+		if s == nil {
+			return Result{Reason: EndError, Step: name}, fmt.Errorf("flow %s: no step %q", r.flow.File, name)
+		}
+		r.steps++
+		r.emit(EventStep, name, map[string]string{"kind": string(s.Kind)})
+		next, end, err := r.exec(s)
+		if err != nil {
+			if r.hungUp(err) {
+				return Result{Reason: EndCallerHangup, CallerHungUp: true, Step: name}, nil
+			}
+			return Result{Reason: EndError, Step: name}, fmt.Errorf("flow %s: step %s: %w", r.flow.File, name, err)
+		}
+		if end != nil {
+			end.Step = name
+			return *end, nil
+		}
+		name = next
+	}
+}
+
+func (r *runner) hungUp(err error) bool {
+	return errors.Is(err, ErrHangup) || errors.Is(err, context.Canceled) || r.ctx.Err() != nil
+}
+
+func (r *runner) emit(kind, step string, data map[string]string) {
+	if r.env.Events == nil {
+		return
+	}
+	if data == nil {
+		data = map[string]string{}
+	}
+	r.env.Events.Event(kind, step, data)
+}
+
+// exec runs one step: it returns the next step, or a non-nil end.
+func (r *runner) exec(s *Step) (string, *Result, error) {
+	switch s.Kind {
+	case KindPlay:
+		return s.Next, nil, r.playPrompts(s.Name, s.Play.Prompts, s.Play.Interruptible)
+	case KindMenu:
+		return r.menu(s)
+	case KindGather:
+		return r.gather(s)
+	case KindSet:
+		data := map[string]string{}
+		for _, a := range s.Set {
+			v := expand(a.Value, r.vars)
+			r.vars[a.Var] = v
+			data[a.Var] = v
+		}
+		r.emit(EventSet, s.Name, data)
+		return s.Next, nil, nil
+	case KindBranch:
+		b := s.Branch
+		v := r.vars[b.Var]
+		next, ok := b.Cases[v]
+		if !ok {
+			next = b.Default
+		}
+		r.emit(EventBranch, s.Name, map[string]string{"var": b.Var, "value": v, "next": next})
+		return next, nil, nil
+	case KindHours:
+		return r.hours(s), nil, nil
+	case KindGoto:
+		return s.Goto, nil, nil
+	case KindHangup:
+		return "", r.hangup(s.Name, s.Hangup.Cause), nil
+	case KindQueue:
+		return r.queue(s)
+	}
+	return "", nil, fmt.Errorf("unknown step kind %q", s.Kind)
+}
+
+func (r *runner) hangup(step, cause string) *Result {
+	r.emit(EventHangup, step, map[string]string{"cause": cause})
+	return &Result{Reason: EndHangup, Cause: cause}
+}
+
+// orHangup continues with target, or hangs up normally when the flow gave
+// none (the default for menu/gather failure and queue timeout).
+func (r *runner) orHangup(step, target string) (string, *Result, error) {
+	if target != "" {
+		return target, nil, nil
+	}
+	return "", r.hangup(step, CauseNormal), nil
+}
+
+func (r *runner) readDigit(timeout time.Duration) (rune, bool, error) {
+	if r.hasPending {
+		r.hasPending = false
+		return r.pending, true, nil
+	}
+	return r.ch.ReadDigit(r.ctx, timeout)
+}
+
+func (r *runner) flush() {
+	r.hasPending = false
+	r.ch.FlushDigits()
+}
+
+// playPrompts plays prompts in order. Interruptible prompts stop at the
+// first key, which is left for the next read; keys pressed during
+// non-interruptible prompts are discarded so they cannot pick a menu option
+// the caller has not heard yet.
+func (r *runner) playPrompts(step string, prompts []string, interruptible bool) error {
+	for _, p := range prompts {
+		if interruptible {
+			if !r.hasPending {
+				key, ok, err := r.ch.ReadDigit(r.ctx, 0)
+				if err != nil {
+					return fmt.Errorf("read digit: %w", err)
+				}
+				r.pending, r.hasPending = key, ok
+			}
+			if r.hasPending {
+				return nil
+			}
+		}
+		r.emit(EventPrompt, step, map[string]string{"prompt": p})
+		if err := r.ch.Play(r.ctx, p, interruptible); err != nil {
+			return fmt.Errorf("play %s: %w", p, err)
+		}
+	}
+	if !interruptible {
+		r.flush()
+	}
+	return nil
+}
+
+func (r *runner) menu(s *Step) (string, *Result, error) {
+	m := s.Menu
+	for attempt := 1; ; attempt++ {
+		if err := r.playPrompts(s.Name, m.Prompts, true); err != nil {
+			return "", nil, err
+		}
+		key, ok, err := r.readDigit(m.Timeout)
+		if err != nil {
+			return "", nil, fmt.Errorf("read digit: %w", err)
+		}
+		if ok {
+			r.emit(EventDigit, s.Name, map[string]string{"key": string(key)})
+			if next, found := m.Options[string(key)]; found {
+				r.emit(EventMenu, s.Name, map[string]string{"choice": string(key), "next": next})
+				return next, nil, nil
+			}
+			r.emit(EventMenuInvalid, s.Name, map[string]string{"key": string(key)})
+			r.flush()
+			err = r.playPrompts(s.Name, m.Invalid, false)
+		} else {
+			r.emit(EventMenuTimeout, s.Name, nil)
+			err = r.playPrompts(s.Name, m.NoInput, false)
+		}
+		if err != nil {
+			return "", nil, err
+		}
+		if attempt >= m.Retries {
+			r.emit(EventMenuFailure, s.Name, map[string]string{"next": m.Failure})
+			return r.orHangup(s.Name, m.Failure)
+		}
+	}
+}
+
+func (r *runner) gather(s *Step) (string, *Result, error) {
+	g := s.Gather
+	for attempt := 1; ; attempt++ {
+		if err := r.playPrompts(s.Name, g.Prompts, true); err != nil {
+			return "", nil, err
+		}
+		var digits strings.Builder
+		terminated := false
+		timeout := g.Timeout
+		for digits.Len() < g.MaxDigits {
+			key, ok, err := r.readDigit(timeout)
+			if err != nil {
+				return "", nil, fmt.Errorf("read digit: %w", err)
+			}
+			if !ok {
+				break
+			}
+			if !g.Mask {
+				r.emit(EventDigit, s.Name, map[string]string{"key": string(key)})
+			}
+			if g.Terminator != "" && string(key) == g.Terminator {
+				terminated = true
+				break
+			}
+			digits.WriteRune(key)
+			timeout = g.InterDigitTimeout
+		}
+		value := digits.String()
+		var err error
+		switch {
+		case len(value) >= g.MinDigits:
+			// A terminator typed after the last allowed digit must not
+			// reach the next menu.
+			r.flush()
+			r.vars[g.Into] = value
+			r.emit(EventGather, s.Name, map[string]string{"var": g.Into, "value": r.mask(g, value)})
+			return s.Next, nil, nil
+		case value == "" && !terminated:
+			r.emit(EventGatherTimeout, s.Name, nil)
+			err = r.playPrompts(s.Name, g.NoInput, false)
+		default:
+			r.emit(EventGatherInvalid, s.Name, map[string]string{"value": r.mask(g, value)})
+			r.flush()
+			err = r.playPrompts(s.Name, g.Invalid, false)
+		}
+		if err != nil {
+			return "", nil, err
+		}
+		if attempt >= g.Retries {
+			r.emit(EventGatherFailure, s.Name, map[string]string{"next": g.Failure})
+			return r.orHangup(s.Name, g.Failure)
+		}
+	}
+}
+
+func (r *runner) mask(g *Gather, v string) string {
+	if g.Mask {
+		return strings.Repeat("*", len(v))
+	}
+	return v
+}
+
+func (r *runner) hours(s *Step) string {
+	now := time.Now
+	if r.env.Now != nil {
+		now = r.env.Now
+	}
+	h := s.Hours
+	t := now()
+	open, reason := h.IsOpen(t, r.env.Location, r.env.Holidays)
+	next := h.ClosedStep
+	if open {
+		next = h.OpenStep
+	}
+	loc := h.Location
+	if loc == nil {
+		loc = r.env.Location
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	r.emit(EventHours, s.Name, map[string]string{
+		"open": strconv.FormatBool(open), "reason": reason,
+		"time": t.In(loc).Format(time.RFC3339), "next": next,
+	})
+	return next
+}
+
+func (r *runner) queue(s *Step) (string, *Result, error) {
+	q := s.Queue
+	r.emit(EventQueue, s.Name, map[string]string{"queue": q.Name, "music": q.Music})
+	qctx := r.ctx
+	if q.Timeout > 0 {
+		var cancel context.CancelFunc
+		qctx, cancel = context.WithTimeout(r.ctx, q.Timeout)
+		defer cancel()
+	}
+	err := r.ch.Music(qctx, q.Music)
+	inQueue := &Result{Reason: EndQueue, Queue: q.Name}
+	switch {
+	case errors.Is(err, ErrHangup) || r.ctx.Err() != nil:
+		inQueue.CallerHungUp = true
+		return "", inQueue, nil
+	case q.Timeout > 0 && qctx.Err() != nil:
+		r.emit(EventQueueTimeout, s.Name, map[string]string{"next": q.TimeoutStep})
+		return r.orHangup(s.Name, q.TimeoutStep)
+	case err == nil:
+		return "", inQueue, nil
+	}
+	return "", nil, fmt.Errorf("music %s: %w", q.Music, err)
+}

@@ -1,0 +1,140 @@
+// Package web is Hotline's HTTP side: health, Prometheus metrics and the
+// REST API under /api/v1. Agent and supervisor pages arrive with the ACD.
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Status is what the server reports about itself.
+type Status interface {
+	// Ready reports whether the server takes calls.
+	Ready() bool
+	ActiveCalls() int64
+}
+
+// Server serves HTTP.
+type Server struct {
+	Addr     string
+	Status   Status
+	Registry *prometheus.Registry
+	Logger   *slog.Logger
+	Version  string
+
+	listener net.Listener
+}
+
+// Handler builds the routes.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /api/v1/status", s.status)
+	mux.HandleFunc("GET /api/v1/openapi.json", s.openapi)
+	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such API resource: "+r.URL.Path)
+	})
+	if s.Registry != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+	}
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, "<!doctype html><title>Hotline</title><h1>Hotline</h1><p>The agent desktop arrives with the ACD. Health: <a href=/healthz>/healthz</a>, metrics: <a href=/metrics>/metrics</a>.</p>")
+	})
+	return mux
+}
+
+// Listen binds the address (so a caller knows the port before Serve).
+func (s *Server) Listen() error {
+	l, err := net.Listen("tcp", s.Addr)
+	if err != nil {
+		return fmt.Errorf("http listen %s: %w", s.Addr, err)
+	}
+	s.listener = l
+	return nil
+}
+
+// Serve serves until ctx is done.
+func (s *Server) Serve(ctx context.Context) error {
+	if s.listener == nil {
+		if err := s.Listen(); err != nil {
+			return err
+		}
+	}
+	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = hs.Shutdown(sctx)
+	}()
+	if s.Logger != nil {
+		s.Logger.Info("http listening", "addr", s.listener.Addr().String())
+	}
+	if err := hs.Serve(s.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("http serve: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	if s.Status == nil || !s.Status.Ready() {
+		writeError(w, http.StatusServiceUnavailable, "starting")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"ready":        s.Status != nil && s.Status.Ready(),
+		"active_calls": s.Status.ActiveCalls(),
+		"version":      s.Version,
+	})
+}
+
+func (s *Server) openapi(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, openAPIDoc)
+}
+
+var openAPIDoc = map[string]any{
+	"openapi": "3.1.0",
+	"info":    map[string]any{"title": "Hotline API", "version": "1"},
+	"paths": map[string]any{
+		"/api/v1/status": map[string]any{
+			"get": map[string]any{
+				"summary": "Server status",
+				"responses": map[string]any{"200": map[string]any{
+					"description": "ready flag and number of active calls",
+					"content": map[string]any{"application/json": map[string]any{"schema": map[string]any{
+						"type": "object",
+						"properties": map[string]any{
+							"ready":        map[string]any{"type": "boolean"},
+							"active_calls": map[string]any{"type": "integer"},
+							"version":      map[string]any{"type": "string"},
+						},
+					}}},
+				}},
+			},
+		},
+	},
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": msg})
+}
