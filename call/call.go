@@ -74,7 +74,8 @@ type Call struct {
 	seq      atomic.Int32
 	mu       sync.Mutex
 	answered time.Time
-	pending  []rune // digits read from media but not yet consumed
+	pending  []media.Digit // digits read from media but not yet consumed
+	lastSrc  string        // how the last consumed digit arrived
 }
 
 // Config is what New needs besides the call's Info.
@@ -204,11 +205,13 @@ func (c *Call) playPrompt(ctx context.Context, p *media.Prompt, loop, interrupti
 	}
 }
 
+// keyPressed queues a digit. It writes no event itself: the IVR records
+// the keys it consumes, and leaves out the ones a masked gather collects
+// (card numbers, PINs), which a raw key log here would leak.
 func (c *Call) keyPressed(d media.Digit) {
 	c.mu.Lock()
-	c.pending = append(c.pending, d.Key)
+	c.pending = append(c.pending, d)
 	c.mu.Unlock()
-	c.Event("dtmf", "", map[string]string{"key": string(d.Key), "source": d.Source})
 }
 
 func (c *Call) hasPending() bool {
@@ -223,9 +226,18 @@ func (c *Call) popPending() (rune, bool) {
 	if len(c.pending) == 0 {
 		return 0, false
 	}
-	k := c.pending[0]
+	d := c.pending[0]
 	c.pending = c.pending[1:]
-	return k, true
+	c.lastSrc = d.Source
+	return d.Key, true
+}
+
+// LastDigitSource says how the last digit read arrived: "rfc4733" or
+// "inband".
+func (c *Call) LastDigitSource() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lastSrc
 }
 
 // ReadDigit waits up to timeout for the next key. ok is false on timeout.
@@ -257,8 +269,7 @@ func (c *Call) FlushDigits() {
 	c.mu.Unlock()
 	for {
 		select {
-		case d := <-c.media.Digits():
-			c.Event("dtmf", "", map[string]string{"key": string(d.Key), "source": d.Source, "flushed": "true"})
+		case <-c.media.Digits():
 		default:
 			return
 		}

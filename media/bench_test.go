@@ -9,25 +9,42 @@ import (
 
 // BenchmarkSendPacket is the pacer's per-session work for one 20 ms frame
 // of a Player on PCMU: lock, copy the pre-encoded payload, MarshalTo, and
-// the sendto(2) to a loopback socket (which dominates).
+// the send to a loopback socket (the syscall dominates). "latched" is the
+// steady state of a call (socket connected to the peer that sends to us);
+// "unlatched" is before the peer's first packet (sendto).
 func BenchmarkSendPacket(b *testing.B) {
-	e, err := NewEngine(Config{IP: loopback})
-	if err != nil {
-		b.Fatal(err)
-	}
-	s := newSession(b, e, SessionConfig{CallID: "bench"})
-	sink := newPeer(b) // never read: the kernel drops what overflows
-	s.SetRemote(Remote{Addr: sink.addr(), Codec: PTPCMU, DTMFPT: 101})
-	s.SetSource(NewPlayer(toneFrames(time.Second), true))
-	wall := time.Now()
-	mono := e.mono()
-	b.ReportAllocs()
-	for b.Loop() {
-		s.tick(1, 0, mono, wall, false)
-	}
-	b.StopTimer()
-	if st := s.Stats(); st.PacketsSent == 0 || st.SendErrors != 0 {
-		b.Fatalf("stats %+v", st)
+	for _, latched := range []bool{true, false} {
+		name := "latched"
+		if !latched {
+			name = "unlatched"
+		}
+		b.Run(name, func(b *testing.B) {
+			e, err := NewEngine(Config{IP: loopback})
+			if err != nil {
+				b.Fatal(err)
+			}
+			s := newSession(b, e, SessionConfig{CallID: "bench"})
+			sink := newPeer(b) // never read: the kernel drops what overflows
+			s.SetRemote(Remote{Addr: sink.addr(), Codec: PTPCMU, DTMFPT: 101})
+			s.SetSource(NewPlayer(toneFrames(time.Second), true))
+			wall := time.Now()
+			mono := e.mono()
+			if latched {
+				s.handlePacket(rtpPacket(0, true, 1, 1, 1, make([]byte, 160)), sink.addr(), mono)
+				s.tick(1, 0, mono, wall, false)
+				if !s.connected.Load() {
+					b.Fatal("not connected after latching")
+				}
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				s.tick(1, 0, mono, wall, false)
+			}
+			b.StopTimer()
+			if st := s.Stats(); st.PacketsSent == 0 || st.SendErrors != 0 {
+				b.Fatalf("stats %+v", st)
+			}
+		})
 	}
 }
 

@@ -26,10 +26,11 @@ const (
 	digitBuffer = 16
 	dtmfQueue   = 8
 
-	// latchHoldoff: a new source address takes over only after the latched
-	// one has been silent this long. NAT rebinding still switches within a
-	// packet or two, but an injector interleaving packets with the real
-	// peer cannot steer our audio or feed us digits.
+	// latchHoldoff: while the socket is not connected (the first packets,
+	// or where connect is unavailable) a new source address takes over only
+	// after the latched one has been silent this long, so an injector
+	// interleaving packets with the real peer cannot steer our audio or
+	// feed us digits.
 	latchHoldoff = 200 * time.Millisecond
 	// unlatchAfter: the socket is connected to the latched peer (cheaper
 	// sends, kernel-side filtering). When that peer has been silent this
@@ -42,6 +43,9 @@ const (
 	// eventLostAfter: an RFC 4733 event whose end packets were all lost is
 	// reported once audio resumes and the event has been silent this long.
 	eventLostAfter = 120 * time.Millisecond
+	// eventReuseAfter: an event timestamp repeated after this long is a new
+	// key press, not a retransmission.
+	eventReuseAfter = time.Second
 
 	rtcpIntervalTicks = 250 // 5 s
 	dtmfVolume        = 10  // -10 dBm0
@@ -119,9 +123,9 @@ type Session struct {
 	lastRx     atomic.Int64 // engine mono time of the last packet from the peer
 	connected  atomic.Bool  // the socket is connected to the latched peer
 	connectOff atomic.Bool  // connect failed or is unsupported: stay unconnected
-	timedOut atomic.Bool
-	inband   atomic.Bool
-	rxConf   atomic.Uint64 // packRxConf: what the receive goroutine needs from SetRemote
+	timedOut   atomic.Bool
+	inband     atomic.Bool
+	rxConf     atomic.Uint64 // packRxConf: what the receive goroutine needs from SetRemote
 
 	// Send side, guarded by mu.
 	mu         sync.Mutex
@@ -276,8 +280,9 @@ func (s *Session) SetSource(src Source) {
 }
 
 // Digits delivers received DTMF. It is buffered and never blocks the
-// receive loop: when full, digits are dropped and counted. It is closed
-// after Close.
+// receive loop: when full, digits are dropped and counted. It is never
+// closed (a closed channel would make every select on it fire with zero
+// digits); stop reading when the call ends.
 func (s *Session) Digits() <-chan Digit { return s.digits }
 
 // SetInbandDTMF turns the Goertzel detector on received audio on or off.
@@ -286,7 +291,9 @@ func (s *Session) SetInbandDTMF(on bool) { s.inband.Store(on) }
 // SendDigit queues an RFC 4733 event: a start packet with the marker bit,
 // updates every 20 ms and three end packets, in our SSRC and sequence space,
 // with audio paused meanwhile. It returns once queued; queued digits play
-// one after the other. dur is clamped to at least 40 ms (default 100 ms).
+// one after the other (and wait while the peer holds us). dur is raised to
+// at least 40 ms (0 means 100 ms) and may not exceed 8 s, the longest
+// duration the 16-bit field can carry.
 func (s *Session) SendDigit(d rune, dur time.Duration) error {
 	ev, ok := dtmfEvent(d)
 	if !ok {
@@ -334,7 +341,6 @@ func (s *Session) Close() error {
 	if started {
 		<-s.rxDone
 	}
-	close(s.digits) // the receive goroutine, the only sender, has exited
 	s.eng.ports.release(s.port)
 	s.eng.active.Add(-1)
 
@@ -746,8 +752,13 @@ func (s *Session) handleEvent(p []byte, mono int64) {
 	e := &s.ev
 	ts := s.hdr.Timestamp
 	ev, isEnd, dur := p[0], p[1]&0x80 != 0, binary.BigEndian.Uint16(p[2:4])
-	if !e.active || ts != e.ts {
-		if e.hasPrev && ts == e.prevTS {
+	// A timestamp seen again long after its event ended is a new press from
+	// a sender that does not advance timestamps between events (SIPp
+	// replaying one pcap twice does exactly this); retransmissions of an
+	// end packet arrive within milliseconds.
+	stale := mono-e.seen > int64(eventReuseAfter)
+	if !e.active || ts != e.ts || (e.reported && stale) {
+		if e.hasPrev && ts == e.prevTS && !stale {
 			return
 		}
 		if e.active && !e.reported {

@@ -137,6 +137,9 @@ func (s *Server) newCall(req *sipmsg.Request, tx sipmsg.ServerTransaction, early
 		return
 	}
 
+	// The call is ours from here: say so before the media setup, so the
+	// trunk stops retransmitting even if answering takes a while.
+	s.respond(tx, req, 100, "Trying")
 	callUUID := uuid.New()
 	d := &dialog{
 		s:         s,

@@ -36,19 +36,21 @@ func (s *Server) readFilter(info sipmsg.TransportReadProps, data []byte) ([]byte
 	return data, nil
 }
 
-// Tunables; tests shorten them.
-var (
-	// answerRate bounds the filter's own answers per second (burst a
-	// quarter of it), so a flood of junk with spoofed sources is not
+// Defaults of the filter's tunables (filterState fields; tests shorten
+// them before Serve).
+const (
+	// defaultAnswerRate bounds the filter's own answers per second (burst
+	// a quarter of it), so a flood of junk with spoofed sources is not
 	// reflected at full rate.
-	answerRate = 2000
-	// logEvery spaces the filter's summary log lines.
-	logEvery = 10 * time.Second
-	// streamStall closes a connection whose message stays incomplete this
-	// long (RFC 4475 3.1.2.2: wait for the rest, then close).
-	streamStall = 64 * sipmsg.T1
-	// streamIdle forgets the framing state of an idle connection.
-	streamIdle = 2 * time.Minute
+	defaultAnswerRate = 2000
+	// defaultLogEvery spaces the filter's summary log lines.
+	defaultLogEvery = 10 * time.Second
+	// defaultStreamStall closes a connection whose message stays
+	// incomplete this long (RFC 4475 3.1.2.2: wait for the rest, then
+	// close). 64*T1, the transaction timeout.
+	defaultStreamStall = 64 * 500 * time.Millisecond
+	// defaultStreamIdle forgets the framing state of an idle connection.
+	defaultStreamIdle = 2 * time.Minute
 )
 
 // FilterStats counts what the read filter did instead of logging it.
@@ -80,6 +82,8 @@ type filterState struct {
 	s       *Server
 	answers *tokenBucket
 
+	logEvery, streamStall, streamIdle time.Duration
+
 	answered, unanswerable, droppedResponses, keepAlives, closedStreams, rateLimited atomic.Uint64
 	lastLog                                                                          atomic.Int64
 
@@ -95,9 +99,12 @@ func (s *Server) filter() *filterState {
 		return v.(*filterState)
 	}
 	v, _ := filterStates.LoadOrStore(s, &filterState{
-		s:       s,
-		answers: newTokenBucket(answerRate),
-		streams: make(map[streamKey]*streamState),
+		s:           s,
+		answers:     newTokenBucket(defaultAnswerRate),
+		logEvery:    defaultLogEvery,
+		streamStall: defaultStreamStall,
+		streamIdle:  defaultStreamIdle,
+		streams:     make(map[streamKey]*streamState),
 	})
 	return v.(*filterState)
 }
@@ -119,6 +126,9 @@ func (f *filterState) datagram(info sipmsg.TransportReadProps, data []byte) []by
 	data = data[i:]
 	r := scanMessage(data, false)
 	if r.code == 0 {
+		if r.rewrite {
+			return rewritten(data, r, false)
+		}
 		return data
 	}
 	if n >= int(sipmsg.TransportBufferReadSize) {
@@ -127,6 +137,16 @@ func (f *filterState) datagram(info sipmsg.TransportReadProps, data []byte) []by
 	}
 	f.refuse(info, data, r, nil)
 	return nil
+}
+
+// rewritten is msg as sipgo needs it (validate_rewrite.go), or msg itself
+// should the rewrite not scan clean.
+func rewritten(msg []byte, r scanResult, stream bool) []byte {
+	out := rewriteMessage(msg, r.hdrEnd, r.branch2543)
+	if r2 := scanMessage(out, stream); r2.code != 0 || r2.rewrite {
+		return msg
+	}
+	return out
 }
 
 // refuse answers (or drops) a message the scan refused. w is the stream
@@ -197,7 +217,7 @@ const errNoConn = filterError("no connection to answer on")
 func (f *filterState) note(info sipmsg.TransportReadProps, last string) {
 	now := time.Now().UnixNano()
 	prev := f.lastLog.Load()
-	if prev != 0 && now-prev < int64(logEvery) || !f.lastLog.CompareAndSwap(prev, now) {
+	if prev != 0 && now-prev < int64(f.logEvery) || !f.lastLog.CompareAndSwap(prev, now) {
 		return
 	}
 	from := ""
@@ -305,7 +325,11 @@ func (f *filterState) stream(info sipmsg.TransportReadProps, data []byte) []byte
 		end += i + len(crlfcrlf)
 		r := scanMessage(in[i:end], true)
 		if r.code == 0 {
-			e.emit(i, end)
+			if r.rewrite {
+				e.emitCopy(rewritten(in[i:end], r, true))
+			} else {
+				e.emit(i, end)
+			}
 			st.body = r.clen
 			i = end
 			continue
@@ -358,6 +382,17 @@ func (e *emitter) emit(a, b int) {
 		e.copying = true
 		e.out = append(append(e.out, e.in[e.start:e.end]...), e.in[a:b]...)
 	}
+}
+
+// emitCopy emits bytes from elsewhere.
+func (e *emitter) emitCopy(b []byte) {
+	if !e.copying {
+		e.copying = true
+		if e.started {
+			e.out = append(e.out, e.in[e.start:e.end]...)
+		}
+	}
+	e.out = append(e.out, b...)
 }
 
 // gap marks dropped input: what follows cannot extend the current run.
@@ -413,7 +448,7 @@ func (f *filterState) closeConn(st *streamState) {
 // sweep closes connections stalled inside a message and forgets gone or
 // idle ones. It runs while there is state to watch.
 func (f *filterState) sweep() {
-	period := min(max(streamStall/2, 50*time.Millisecond), 5*time.Second)
+	period := min(max(f.streamStall/2, 50*time.Millisecond), 5*time.Second)
 	t := time.NewTicker(period)
 	defer t.Stop()
 	for range t.C {
@@ -423,10 +458,10 @@ func (f *filterState) sweep() {
 		for k, st := range f.streams {
 			idle := time.Duration(now - st.last.Load())
 			switch {
-			case st.midMsg.Load() && idle > streamStall:
+			case st.midMsg.Load() && idle > f.streamStall:
 				stalled = append(stalled, st)
 				delete(f.streams, k)
-			case idle > streamIdle, idle > period && !f.connAlive(st):
+			case idle > f.streamIdle, idle > period && !f.connAlive(st):
 				delete(f.streams, k)
 			}
 		}

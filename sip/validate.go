@@ -56,6 +56,9 @@ type scanResult struct {
 	clen int
 	// sipgoFail: sipgo's parser would reject the message.
 	sipgoFail bool
+	// rewrite: the message is valid but must reach sipgo rewritten
+	// (validate_rewrite.go); branch2543: with a made-up branch.
+	rewrite, branch2543 bool
 }
 
 // Check priorities: a lower class wins over a higher one.
@@ -121,6 +124,8 @@ type scanState struct {
 	stream bool
 
 	method     []byte // request method, as sent
+	topVia     []byte
+	from       []byte
 	cseqMethod []byte
 	cseqSeen   bool
 	cseqOK     bool
@@ -420,10 +425,22 @@ func (st *scanState) header(line []byte) {
 	switch id {
 	case hVia:
 		ok = viaOK(value)
+		if ok && !viaCanonical(value) {
+			st.r.rewrite = true
+		}
+		if st.count[id] == 1 {
+			st.topVia = value
+		}
 	case hFrom, hTo, hReferredBy:
 		var wild bool
 		ok, wild = addrOK(value)
 		ok = ok && !wild
+		if ok && id != hReferredBy && !addrCanonical(value) {
+			st.r.rewrite = true
+		}
+		if id == hFrom && st.count[id] == 1 {
+			st.from = value
+		}
 	case hContact:
 		ok = contactOK(value)
 	case hRoute, hRecordRoute, hReferTo:
@@ -522,6 +539,10 @@ func (st *scanState) verdict(data []byte, hdrEnd int) scanResult {
 }
 
 func (st *scanState) requestChecks() {
+	// sipgo's transaction key: an RFC 3261 branch, else the From tag.
+	if st.count[hVia] > 0 && st.count[hFrom] > 0 && !viaHasBranch(st.topVia) && !addrHasTag(st.from) {
+		st.r.rewrite, st.r.branch2543 = true, true
+	}
 	if st.cseqSeen && st.cseqOK && !bytes.Equal(trimLWS(st.cseqMethod), st.method) {
 		if knownMethod(st.method) {
 			st.fail(prioMismatch, 400, "Bad Request (CSeq method does not match)")

@@ -94,11 +94,24 @@ func cutLine(b []byte) (line, rest []byte) {
 // answerable: a request we may answer. Never an ACK (RFC 3261 17.2.3), and
 // only with a Via to match and route the answer by.
 func (h *rawHeaders) answerable() bool {
-	if string(h.method) == "ACK" || len(h.vias) == 0 {
-		return false
+	return string(h.method) != "ACK" && len(h.vias) > 0 && usableVia(h.vias[0]) != nil
+}
+
+// usableVia is a Via value, or its first via-parm, that parses; nil if
+// neither does. Answers carry only what the sender can parse back.
+func usableVia(v []byte) []byte {
+	if viaOK(v) {
+		return v
 	}
-	v := h.vias[0]
-	return len(v) >= 4 && eqFold(v[:4], "sip/")
+	if first, _ := cutComma(v); viaOK(first) {
+		return first
+	}
+	return nil
+}
+
+func usableAddr(v []byte) bool {
+	ok, wild := addrOK(v)
+	return ok && !wild
 }
 
 // buildAnswer writes a stateless response to a request the filter refuses,
@@ -111,22 +124,25 @@ func buildAnswer(dst []byte, h *rawHeaders, code int, reason string, src netip.A
 	dst = append(dst, reason...)
 	dst = append(dst, "\r\n"...)
 	for i, v := range h.vias {
+		if v = usableVia(v); v == nil {
+			continue
+		}
 		dst = append(dst, "Via: "...)
 		if i == 0 {
-			dst = appendTopVia(dst, v, src)
+			dst = appendTopVia(dst, appendCanonVia(nil, v), src)
 		} else {
 			dst = appendValue(dst, v)
 		}
 		dst = append(dst, "\r\n"...)
 	}
-	if h.from != nil {
+	if h.from != nil && usableAddr(h.from) {
 		dst = append(dst, "From: "...)
-		dst = appendValue(dst, h.from)
+		dst = appendValue(dst, appendCanonAddr(nil, h.from))
 		dst = append(dst, "\r\n"...)
 	}
-	if h.to != nil {
+	if h.to != nil && usableAddr(h.to) {
 		dst = append(dst, "To: "...)
-		dst = appendValue(dst, h.to)
+		dst = appendValue(dst, appendCanonAddr(nil, h.to))
 		if !hasTag(h.to) {
 			dst = append(dst, ";tag="...)
 			dst = append(dst, h.tag()...)
@@ -138,7 +154,7 @@ func buildAnswer(dst []byte, h *rawHeaders, code int, reason string, src netip.A
 		dst = appendValue(dst, h.callID)
 		dst = append(dst, "\r\n"...)
 	}
-	if h.cseq != nil {
+	if _, _, ok := cseqParse(h.cseq); ok {
 		dst = append(dst, "CSeq: "...)
 		dst = appendValue(dst, h.cseq)
 		dst = append(dst, "\r\n"...)

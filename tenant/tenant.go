@@ -249,4 +249,11 @@ func flowCause(name string) *call.Cause {
 
 type eventSink struct{ c *call.Call }
 
-func (e eventSink) Event(kind, step string, data map[string]string) { e.c.Event(kind, step, data) }
+// Event adds to each key press how it arrived (RFC 4733 or in-band), which
+// the flow does not know.
+func (e eventSink) Event(kind, step string, data map[string]string) {
+	if kind == "digit" && data != nil {
+		data["source"] = e.c.LastDigitSource()
+	}
+	e.c.Event(kind, step, data)
+}

@@ -3,6 +3,7 @@ package e2e
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"fmt"
 	"net"
 	"slices"
 	"strings"
@@ -71,6 +72,45 @@ func testBadInput(t *testing.T, srv *server) {
 			_, _ = conn.Write(d)
 		}
 		time.Sleep(300 * time.Millisecond)
+		stillServing(t)
+	})
+
+	t.Run("MalformedRequestAnswered", func(t *testing.T) {
+		// A broken request that still says where to answer gets a final
+		// response instead of silence (which would leave the sender
+		// retransmitting): 400 for a bad CSeq, 505 for another SIP version.
+		ua := newUA(t, srv)
+		for _, c := range []struct {
+			name string
+			code int
+			mod  func(string) string
+		}{
+			{"bad CSeq", 400, func(m string) string { return strings.Replace(m, "CSeq: 1 INVITE", "CSeq: banana INVITE", 1) }},
+			{"SIP/3.0", 505, func(m string) string { return strings.Replace(m, " SIP/2.0\r\n", " SIP/3.0\r\n", 1) }},
+		} {
+			callID := "e2e-malformed-" + randHex(6)
+			msg := fmt.Sprintf("INVITE sip:%s@127.0.0.1:%d SIP/2.0\r\n%sFrom: <sip:x@127.0.0.1>;tag=%s\r\nTo: <sip:%s@127.0.0.1>\r\nCall-ID: %s\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+				demoNumber, srv.SIPPort, ua.via("z9hG4bK"+randHex(8)), randHex(4), demoNumber, callID)
+			ua.send([]byte(c.mod(msg)))
+			got := 0
+			timeout := time.After(3 * time.Second)
+		wait:
+			for {
+				select {
+				case m := <-ua.msgs:
+					if !m.Request && m.Header("call-id") == callID && m.Code >= 200 {
+						got = m.Code
+						break wait
+					}
+				case <-timeout:
+					break wait
+				}
+			}
+			if got != c.code {
+				t.Errorf("INVITE with %s: final response %d, want %d (0: none within 3s)", c.name, got, c.code)
+			}
+			srv.noCall(t, callID)
+		}
 		stillServing(t)
 	})
 
@@ -204,8 +244,8 @@ func garbageRTP() [][]byte {
 		return b[:n]
 	}
 	out = append(out,
-		hdr(0x8F, 0, 20),  // 15 CSRCs announced, 2 present
-		hdr(0x90, 0, 14),  // extension bit, no extension header
+		hdr(0x8F, 0, 20), // 15 CSRCs announced, 2 present
+		hdr(0x90, 0, 14), // extension bit, no extension header
 		func() []byte { // extension longer than the packet
 			b := hdr(0x90, 0, 20)
 			binary.BigEndian.PutUint16(b[14:], 500)

@@ -358,4 +358,3 @@ func resampleTo8k(s []int16, rate int) []int16 {
 	}
 	return out
 }
-

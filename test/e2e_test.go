@@ -49,7 +49,7 @@ type sippAction struct {
 }
 
 func pauseFor(d time.Duration) sippAction { return sippAction{Pause: max(1, int(d.Milliseconds()))} }
-func playPcap(path string) sippAction      { return sippAction{Pcap: path} }
+func playPcap(path string) sippAction     { return sippAction{Pcap: path} }
 
 var (
 	offerPCMUEvents = []string{"a=rtpmap:0 PCMU/8000", "a=rtpmap:101 telephone-event/8000", "a=fmtp:101 0-16", "a=ptime:20", "a=sendrecv"}
@@ -520,56 +520,82 @@ func sippReceived(log, method string) string {
 	return ""
 }
 
-// 6e. A caller whose ACK never arrives: the server resends its 200 with
-// backoff and, after 64*T1 (32 s), ends the call with a BYE.
+// 6e. A caller whose ACK never arrives (SIPp never sends it): the server
+// resends its 200 with backoff and, after 64*T1 (32 s), ends the call with
+// a BYE.
 func testLostACK(t *testing.T, srv *server) {
-	ua := newUA(t, srv)
-	srv.report(t, ua.CallID)
-	res := ua.Invite(demoNumber, ua.offer(true, "sendrecv"))
-	if res.Code != 200 {
-		t.Fatalf("INVITE: %s, want 200", res)
+	pcap := filepath.Join(sippShare, "g711a.pcap")
+	pkts, err := readPcapRTP(pcap)
+	if err != nil {
+		t.Fatal(err)
 	}
-	okAt := res.At
-	// The media flows (the ACK is what got lost, not the caller), so the
-	// RTP timeout does not end the call first.
-	ua.RTP.Start()
-	retransmits := 0
-	var bye *sipMsg
-	deadline := time.After(45 * time.Second)
-wait:
-	for {
-		select {
-		case m := <-ua.msgs:
-			if !m.Request && m.Code == 200 && m.Method == "INVITE" {
-				retransmits++
+	res := srv.mustSIPp(t, sippRun{
+		Scenario: "noack.xml",
+		Service:  demoNumber,
+		Data:     map[string]any{"Audio": pcap, "AudioMs": pkts[len(pkts)-1].At.Milliseconds() + 20},
+		Timeout:  60 * time.Second,
+	})
+	log := sippLog(res.Messages)
+	var okAt, byeAt time.Time
+	resent := 0
+	for _, m := range log {
+		switch {
+		case m.In && strings.HasPrefix(m.Text, "SIP/2.0 200 ") && strings.Contains(m.Text, "CSeq: 1 INVITE"):
+			if okAt.IsZero() {
+				okAt = m.At
+			} else if byeAt.IsZero() {
+				resent++
 			}
-			if m.Request && m.Method == "BYE" {
-				bye = m
-				break wait
+		case m.In && strings.HasPrefix(m.Text, "BYE ") && byeAt.IsZero():
+			byeAt = m.At
+			if !strings.Contains(m.Text, "ack-timeout") {
+				t.Errorf("BYE without a Reason naming ack-timeout:\n%s", m.Text)
 			}
-		case <-deadline:
-			break wait
 		}
 	}
-	if bye == nil {
-		t.Fatalf("no BYE within 45s of the unacknowledged 200 (%d retransmissions seen)", retransmits)
+	if okAt.IsZero() || byeAt.IsZero() {
+		t.Fatalf("no 200 and BYE in the SIPp trace:\n%s", res)
 	}
-	after := bye.At.Sub(okAt)
-	t.Logf("BYE %v after the 200 (Reason: %s), which was resent %d times", after.Round(time.Millisecond), bye.Header("reason"), retransmits)
-	if after < 30*time.Second || after > 40*time.Second {
+	after := byeAt.Sub(okAt)
+	t.Logf("BYE %v after the 200, which was resent %d times", after.Round(time.Millisecond), resent)
+	if after < 31*time.Second || after > 36*time.Second {
 		t.Errorf("BYE came %v after the 200, want about 32s (64*T1)", after)
 	}
-	// T1 doubling to T2: 0.5, 1, 2, 4, 4, ... resends within 32 s.
-	if retransmits < 6 || retransmits > 14 {
-		t.Errorf("the 200 was resent %d times, want about 10 (T1 doubling to T2 for 32s)", retransmits)
+	// T1 doubling to T2: resent at 0.5, 1.5, 3.5, 7.5, 11.5, ... 31.5 s.
+	if resent < 8 || resent > 12 {
+		t.Errorf("the 200 was resent %d times, want 10 (T1 doubling to T2 for 32s)", resent)
 	}
-	c := srv.findCall(t, ua.CallID, true, 10*time.Second)
+	c := srv.findCall(t, res.CallID, true, 10*time.Second)
 	if c.HangupCause != "ack-timeout" || c.HangupSide != "system" {
 		t.Errorf("hangup %s/%s, want ack-timeout/system", c.HangupCause, c.HangupSide)
 	}
-	if !strings.Contains(bye.Header("reason"), "ack-timeout") {
-		t.Errorf("BYE Reason %q does not name ack-timeout", bye.Header("reason"))
+	if c.PacketsReceived < 1000 {
+		t.Errorf("rtp_packets_received = %d: the caller's audio did not flow while the ACK was missing", c.PacketsReceived)
 	}
+}
+
+// sippMsg is one message of a SIPp -trace_msg log.
+type sippMsg struct {
+	At   time.Time
+	In   bool
+	Text string
+}
+
+func sippLog(log string) []sippMsg {
+	var out []sippMsg
+	for _, block := range strings.Split(log, "----------------------------------------------- ")[1:] {
+		stamp, rest, ok := strings.Cut(block, "\n")
+		if !ok {
+			continue
+		}
+		at, err := time.ParseInLocation("2006-01-02 15:04:05.000000", strings.TrimSpace(stamp), time.Local)
+		if err != nil {
+			continue
+		}
+		head, body, _ := strings.Cut(rest, "\n")
+		out = append(out, sippMsg{At: at, In: strings.Contains(head, "received"), Text: strings.TrimLeft(body, "\r\n")})
+	}
+	return out
 }
 
 // ---- servers with their own configuration ----
@@ -708,5 +734,35 @@ steps:
 	}
 	if !strings.Contains(out, want) {
 		t.Errorf("hotline serve's error does not point at %s:\n%s", want, out)
+	}
+}
+
+// Shutdown with a call in progress: SIGTERM makes the server hang up the
+// caller (BYE, cause shutdown), write the finished CDR and exit 0.
+func TestShutdownWithCall(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, serverOptions{Name: "shutdown"})
+	ua := newUA(t, srv)
+	srv.report(t, ua.CallID)
+	if r := ua.Invite(demoNumber, ua.offer(true, "sendrecv")); r.Code != 200 {
+		t.Fatalf("INVITE: %s", r)
+	}
+	ua.Ack(demoNumber)
+	ua.RTP.Start()
+	time.Sleep(time.Second)
+	srv.terminate(t)
+	bye, ok := ua.WaitBye(2 * time.Second)
+	if !ok {
+		t.Fatalf("the server exited without hanging up the call")
+	}
+	if !strings.Contains(bye.Header("reason"), "shutdown") {
+		t.Errorf("BYE Reason %q, want the shutdown cause", bye.Header("reason"))
+	}
+	c := srv.findCall(t, ua.CallID, true, 2*time.Second)
+	if c.HangupCause != "shutdown" || c.HangupSide != "system" {
+		t.Errorf("hangup %s/%s, want shutdown/system", c.HangupCause, c.HangupSide)
+	}
+	if !hasKind(srv.events(t, c), "flow_end") {
+		t.Errorf("the timeline was cut short: no flow_end event")
 	}
 }

@@ -54,7 +54,9 @@ func TestMain(m *testing.M) {
 	}
 	hotlineBin = filepath.Join(tmp, "hotline")
 	args := []string{"build", "-o", hotlineBin}
-	if os.Getenv("HOTLINE_E2E_RACE") != "" {
+	// Under -race (as `make test` runs) the server is built with the race
+	// detector too; HOTLINE_E2E_RACE=1 asks for it in a plain run.
+	if raceEnabled || os.Getenv("HOTLINE_E2E_RACE") != "" {
 		args = append(args, "-race")
 	}
 	build := exec.Command("go", append(args, "./cmd/hotline")...)

@@ -111,14 +111,6 @@ func writePcapRTP(path string, pkts []pcapPacket) error {
 	return os.WriteFile(path, b, 0o644)
 }
 
-// rtpPayloadType of a packet, or -1.
-func rtpPayloadType(p []byte) int {
-	if len(p) < 12 {
-		return -1
-	}
-	return int(p[1] & 0x7F)
-}
-
 // dtmfCapture is the directory of the RFC 2833 captures Debian's SIPp ships.
 const sippShare = "/usr/share/sip-tester"
 

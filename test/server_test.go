@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -34,10 +33,11 @@ type server struct {
 	Config   string // the config file it runs with
 	DB       *store.Store
 
-	cmd    *exec.Cmd
-	log    *logBuffer
-	exited chan struct{}
-	waitErr error
+	cmd        *exec.Cmd
+	log        *logBuffer
+	exited     chan struct{}
+	waitErr    error
+	terminated bool
 }
 
 // serverOptions adjust the demo configuration for one server.
@@ -250,12 +250,23 @@ func (s *server) healthy(t testing.TB) {
 	}
 }
 
-// stop sends SIGTERM and checks that the server exits cleanly and in time,
-// without a panic or data race in its output.
+// stop is the cleanup: terminate, unless the test did, then close the
+// database handle.
 func (s *server) stop(t testing.TB) {
 	if s.DB != nil {
 		defer s.DB.Close()
 	}
+	if s.terminated {
+		return
+	}
+	s.terminate(t)
+}
+
+// terminate sends SIGTERM and checks that the server exits cleanly and in
+// time, without a panic or data race in its output.
+func (s *server) terminate(t testing.TB) {
+	t.Helper()
+	s.terminated = true
 	select {
 	case <-s.exited:
 		t.Errorf("hotline (%s) had already exited: %v\n%s", s.Name, s.waitErr, s.logTail(80))
@@ -486,8 +497,6 @@ func menuChoices(ev []store.Event) []string {
 	}
 	return out
 }
-
-var sipCodeRE = regexp.MustCompile(`^SIP/2\.0 (\d{3})`)
 
 // writeYAML writes a decoded configuration back to a file.
 func writeYAML(t testing.TB, dir, name string, v any) string {

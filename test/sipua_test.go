@@ -178,7 +178,6 @@ type sipUA struct {
 	toTag   string
 	cseq    int
 	branch  string // of the INVITE
-	invite  string // the INVITE as sent, for CANCEL
 
 	msgs  chan *sipMsg
 	trace *logBuffer // every message in and out, for failure reports
@@ -328,7 +327,6 @@ func (u *sipUA) Invite(did, body string) *sipMsg {
 	}
 	msg := fmt.Sprintf("INVITE sip:%s@127.0.0.1:%d SIP/2.0\r\n%s%s%sCall-ID: %s\r\nCSeq: %d INVITE\r\nContact: <sip:%s@%s>\r\nMax-Forwards: 70\r\n%sContent-Length: %d\r\n\r\n%s",
 		did, u.server.Port, u.via(u.branch), u.fromHdr(), u.toHdr(did), u.CallID, u.cseq, u.From, u.local, ct, len(body), body)
-	u.invite = msg
 	res := u.transact(msg)
 	if res.Code < 300 {
 		u.toTag = tagOf(res.Header("to"))
@@ -545,9 +543,8 @@ func (r *rtpStream) Remote() *net.UDPAddr {
 	return r.remote
 }
 
-// Start and Pause the outgoing stream (silence, audio, events).
+// Start the outgoing stream (silence, or the audio and events queued).
 func (r *rtpStream) Start() { r.mu.Lock(); r.sending = true; r.mu.Unlock() }
-func (r *rtpStream) Pause() { r.mu.Lock(); r.sending = false; r.mu.Unlock() }
 
 // Play queues audio; it goes out in real time, then silence again.
 func (r *rtpStream) Play(s []int16) {
@@ -561,13 +558,6 @@ func (r *rtpStream) SendDigit(k rune) {
 	r.mu.Lock()
 	r.events = append(r.events, k)
 	r.mu.Unlock()
-}
-
-// Idle reports whether all queued audio and events have gone out.
-func (r *rtpStream) Idle() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.queue) == 0 && len(r.events) == 0
 }
 
 func (r *rtpStream) Sent() int64 { return r.sent.Load() }
