@@ -87,6 +87,8 @@ type Trunks struct {
 type Number struct {
 	Number string `yaml:"number"`
 	Flow   string `yaml:"flow"`
+	// AnswerDelay rings this long before the IVR answers (0: at once).
+	AnswerDelay Duration `yaml:"answer_delay"`
 }
 
 // Duration accepts Go duration strings ("30s", "1m") in YAML.

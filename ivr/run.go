@@ -117,6 +117,13 @@ func (f *Flow) Run(ctx context.Context, ch Channel, env Env) (Result, error) {
 	if res.Cause != "" {
 		data["cause"] = res.Cause
 	}
+	if res.CallerHungUp {
+		// The call ended under the flow; its context says why (the caller's
+		// BYE, an RTP or ACK timeout, shutdown), which the timeline keeps.
+		if c := context.Cause(r.ctx); c != nil {
+			data["cause"] = c.Error()
+		}
+	}
 	if res.Queue != "" {
 		data["queue"] = res.Queue
 	}

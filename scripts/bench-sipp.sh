@@ -165,7 +165,15 @@ pick_port() { # lo hi
 SIP_PORT=$(pick_port 5070 5199)
 HTTP_PORT=$(pick_port 18080 18199)
 SIPP_PORT=$(pick_port 5200 5299)
-SIPP_CTRL=$(pick_port 8890 8990)
+# SIPp's control port (-cp) is taken for a moment after SIPp exits: each
+# run gets a fresh one.
+CTRL_NEXT=8890
+ctrl_port() {
+	SIPP_CTRL=$(pick_port "$CTRL_NEXT" 8999)
+	CTRL_NEXT=$((SIPP_CTRL + 1))
+	((CTRL_NEXT > 8999)) && CTRL_NEXT=8890
+	return 0
+}
 # SIPp's media: -mp and, for rtp_stream, the ports after it (two per call).
 # Above the server's RTP range, so the two never compete for ports.
 SIPP_MP=60000
@@ -232,6 +240,19 @@ for i in $(seq 1 300); do
 	sleep 0.1
 done
 
+# Prompt lengths, for the packets the server should have sent (50/s while
+# a prompt plays, nothing in the silences of a menu).
+PROMPT_SECS=
+for f in "$ROOT"/configs/prompts/demo/*.wav; do
+	p=$(basename "$f" .wav)
+	if have soxi; then
+		d=$(soxi -D "$f")
+	else
+		d=$(calc "%.4f" "($(stat -c %s "$f") - 44) / 16000")
+	fi
+	PROMPT_SECS+="${PROMPT_SECS:+,}('$p',$d)"
+done
+
 # ---- probes --------------------------------------------------------------------
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
@@ -275,6 +296,7 @@ table() {
 sipp_bg() { # name, then sipp arguments; sets SIPP_PID
 	local name=$1
 	shift
+	ctrl_port
 	(cd "$WORK" && "$SIPP" "$@" -i 127.0.0.1 -mi 127.0.0.1 -p "$SIPP_PORT" -cp "$SIPP_CTRL" -mp "$SIPP_MP" \
 		-trace_stat -stf "$OUT/$name.csv" -fd 1 -trace_screen -screen_file "$OUT/$name.screen" \
 		-trace_err -error_file "$OUT/$name.errors" -bg "127.0.0.1:$SIP_PORT" >"$OUT/$name.out" 2>&1) || true
@@ -305,6 +327,25 @@ wait_idle() { # timeout_s: until the server has no call left
 # "RTP IN"/"RTP OUT" of SIPp's screen: kB/s since the previous dump.
 screen_rate() { awk -v k="$2" '$0 ~ "kB/s RTP " k {for (i = 1; i <= NF; i++) if ($i == "kB/s") v = $(i - 1)} END {print v + 0}' "$1" 2>/dev/null || echo 0; }
 
+# ---- a quiet machine ------------------------------------------------------------
+
+# Everything else running on the box competes with SIPp and the server for
+# the same CPUs: wait (a while) for it to calm down, and report it.
+busy_pct() { # seconds: CPU busy over that time, % of the whole machine
+	local b0 t0 b1 t1
+	read -r b0 t0 < <(sys_ticks)
+	sleep "$1"
+	read -r b1 t1 < <(sys_ticks)
+	calc "%.0f" "($b1 - $b0) / ($t1 - $t0 + 0.0001) * 100"
+}
+QUIET_WAIT=${BENCH_QUIET_WAIT:-180}
+BUSY0=$(busy_pct 3)
+for ((q = 3; BUSY0 > 15 && q < QUIET_WAIT; q += 3)); do
+	((q == 3)) && log "machine is ${BUSY0}% busy before the benchmark; waiting up to ${QUIET_WAIT}s for it to calm down"
+	BUSY0=$(busy_pct 3)
+done
+((BUSY0 > 15)) && log "warning: machine still ${BUSY0}% busy with other work; results will be low"
+
 # ---- idle baseline -------------------------------------------------------------
 
 sleep 3
@@ -324,14 +365,14 @@ SUMMARY=$OUT/summary.txt
 	echo "Hotline SIPp benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "machine: $NCPU x $CPU_MODEL, $(awk '/MemTotal/ {printf "%.0f GB", $2 / 1048576}' /proc/meminfo), $(uname -r); $($SIPP -v 2>&1 | grep -o 'SIPp v[^ ]*' | head -1); fds $FDS"
 	echo "server: $BIN, limits max_calls $MAX_CALLS max_cps $MAX_CPS, idle RSS $((IDLE_RSS / 1024)) MB, $IDLE_THREADS threads, idle CPU ${IDLE_CPU}%"
-	echo "SIPp and the server share the $NCPU CPUs."
+	echo "SIPp and the server share the $NCPU CPUs; the machine was ${BUSY0}% busy with other work just before the start."
 	echo
 } >"$SUMMARY"
 
 # ---- A: concurrent IVR calls with media ----------------------------------------
 
 printf '%s\n' "A. Concurrent calls in the IVR, G.711 both ways (hold ${HOLD}s, ${WINDOW}s window while all are up)" >>"$SUMMARY"
-A_HDR='calls|reached|ok|failed|srv CPU %core|CPU %/call|sipp CPU %core|box busy %|RSS MB|KB/call|heap KB/call|threads|goroutines|rtp lost (CDR)|sock drops srv/sipp|srv pkt/s/call|sipp in pkt/s/call|max jitter ms|min MOS|causes'
+A_HDR='calls|reached|ok|failed|srv CPU %core|CPU %/call|sipp CPU %core|box busy %|others %core|RSS MB|KB/call|heap KB/call|threads|goroutines|rx lost (CDR)|srv sock drops|tx % of prompts|at SIPp pkt/s/call|max jitter ms|min MOS|causes'
 A_ROWS=()
 level_failed=
 top_level=$(tr ' ' '\n' <<<"$LEVELS" | grep . | tail -n 1)
@@ -370,6 +411,7 @@ for N in $LEVELS; do
 	h0=$(metric go_memstats_heap_inuse_bytes)
 	s0=$(cpu_ticks "$SERVER_PID")
 	p0=$(cpu_ticks "$pid")
+	d0=$(sock_drops "$pid")
 	read -r b0 t0 < <(sys_ticks)
 	kill -USR2 "$pid" 2>/dev/null || true
 	w0=$(date +%s.%N)
@@ -394,7 +436,6 @@ for N in $LEVELS; do
 	drops_sipp=$(sock_drops "$pid")
 	[[ -n $perf_pid ]] && wait "$perf_pid" 2>/dev/null || true
 	sleep 0.5 # the screen dump
-	rtp_in=$(screen_rate "$OUT/$name.screen" IN)
 	rtp_out=$(screen_rate "$OUT/$name.screen" OUT)
 	cp "$OUT/$name.screen" "$OUT/$name.window.screen" 2>/dev/null || true
 	el=$(calc "%.3f" "$w1 - $w0")
@@ -411,6 +452,14 @@ for N in $LEVELS; do
 		coalesce(sum(rtp_lost),0), round(coalesce(max(rtp_max_jitter_ms),0)::numeric,1), round(coalesce(min(mos),0)::numeric,2),
 		coalesce(sum(extract(epoch FROM ended_at - answered_at)),0)
 		FROM calls WHERE from_number = '$caller' AND started_at >= '$T0'")"
+	# What the server should have sent: each prompt event plays its prompt
+	# until it ends or the next event (barge-in, hang-up) cuts it.
+	expected=$(sql "WITH d(prompt, secs) AS (VALUES $PROMPT_SECS),
+		ev AS (SELECT e.at, e.kind, e.data->>'prompt' AS prompt, lead(e.at) OVER (PARTITION BY e.call_id ORDER BY e.seq) AS next_at
+			FROM call_events e JOIN calls c ON c.id = e.call_id AND c.tenant_id = e.tenant_id
+			WHERE c.from_number = '$caller' AND c.started_at >= '$T0')
+		SELECT coalesce(sum(ceil(least(d.secs, coalesce(extract(epoch FROM ev.next_at - ev.at), d.secs)) / 0.02)), 0)::bigint
+		FROM ev JOIN d ON d.prompt = ev.prompt WHERE ev.kind = 'prompt'")
 	causes=$(sql "SELECT string_agg(c || ':' || n, ' ' ORDER BY n DESC) FROM (SELECT coalesce(hangup_cause,'open') c, count(*) n FROM calls
 		WHERE from_number = '$caller' AND started_at >= '$T0' GROUP BY 1) x")
 	ok=$(csv_last "$OUT/$name.csv" 'SuccessfulCall(C)')
@@ -420,13 +469,21 @@ for N in $LEVELS; do
 	per_call=$(calc "%.4f" "($s1 - $s0) / $HZ / $el * 100 / $N")
 	sipp_cpu=$(calc "%.1f" "($p1 - $p0) / $HZ / $el * 100")
 	busy=$(calc "%.0f" "($b1 - $b0) / ($t1 - $t0 + 0.0001) * 100")
+	# CPU used by neither: other processes, and softirq time the kernel
+	# does not charge to a process.
+	others=$(calc "%.0f" "($b1 - $b0) / ($t1 - $t0 + 0.0001) * 100 * $NCPU - $srv_cpu - $sipp_cpu")
 	kb_call=$(calc "%.1f" "($rss - $IDLE_RSS) / $N")
 	heap_call=$(calc "%.1f" "($heap - $IDLE_HEAP) / 1024 / $N")
 	srv_pps=$(calc "%.1f" "$sent / ($secs + 0.0001)")
-	in_pps=$(calc "%.1f" "$rtp_in * 1000 / 172 / $N")
+	# SIPp 3.6.1's rtp_stream sends every call's audio from its -mp socket
+	# and never reads it: once its queue is full, each datagram the server
+	# sends there is counted as a drop, so the drops in the window are what
+	# arrived at SIPp (SIPp cannot count them itself).
+	in_pps=$(calc "%.1f" "($drops_sipp - $d0) / $el / $N")
+	tx_pct=$(calc "%.1f" "$sent / ($expected + 0.0001) * 100")
 	out_pps=$(calc "%.1f" "$rtp_out * 1000 / 172 / $N")
-	echo "level=$N reached=$reached active_end=$active created=$created ok=$ok failed=$failed window=${el}s srv_ticks=$((s1 - s0)) sipp_ticks=$((p1 - p0)) rss_kb=$rss heap=$heap gor=$gor thr=$thr drops=$drops_srv/$drops_sipp cdr=$cdr_n sent=$sent recv=$recv lost=$lost call_s=$secs sipp_rtp_in_kBps=$rtp_in sipp_rtp_out_kBps=$rtp_out (=${out_pps} pkt/s/call) causes=$causes" >>"$OUT/levels.log"
-	A_ROWS+=("$N|$reached|$ok|$failed|$srv_cpu|$per_call|$sipp_cpu|$busy|$((rss / 1024))|$kb_call|$heap_call|$thr|$gor|$lost|$drops_srv/$drops_sipp|$srv_pps|$in_pps|$maxj|$minmos|$causes")
+	echo "level=$N reached=$reached active_end=$active created=$created ok=$ok failed=$failed window=${el}s srv_ticks=$((s1 - s0)) sipp_ticks=$((p1 - p0)) rss_kb=$rss heap=$heap gor=$gor thr=$thr drops=$drops_srv/$drops_sipp cdr=$cdr_n sent=$sent expected=$expected recv=$recv lost=$lost call_s=$secs srv_pps=$srv_pps sipp_drops=$d0->$drops_sipp sipp_rtp_out_kBps=$rtp_out (=${out_pps} pkt/s/call) causes=$causes" >>"$OUT/levels.log"
+	A_ROWS+=("$N|$reached|$ok|$failed|$srv_cpu|$per_call|$sipp_cpu|$busy|$others|$((rss / 1024))|$kb_call|$heap_call|$thr|$gor|$lost|$drops_srv|$tx_pct|$in_pps|$maxj|$minmos|$causes")
 	log "A: $N: reached $reached, ok $ok, failed $failed, server ${srv_cpu}% (${per_call}%/call), sipp ${sipp_cpu}%, RSS $((rss / 1024)) MB, lost $lost"
 	if ! alive || ((reached < N)) || awk "BEGIN {exit !($failed > 0.001 * $N)}"; then
 		level_failed=$N
@@ -441,7 +498,7 @@ fi
 # ---- B: call setup rate ----------------------------------------------------------
 
 printf '%s\n' "B. Call setup rate (INVITE, 200, ACK, 1 s in the IVR, BYE; ${RATE_SECS}s per rate; server limits.max_cps $MAX_CPS)" >>"$SUMMARY"
-B_HDR='rate/s|achieved/s|calls|ok 200|503|failed|setup ms avg|srv CPU %core|sipp CPU %core|box busy %|RSS before MB|RSS after MB|peak active|recover s'
+B_HDR='rate/s|achieved/s|calls|answered|503|failed|setup ms avg|srv CPU %core|sipp CPU %core|box busy %|others %core|RSS before MB|RSS peak MB|RSS after MB|peak active|recover s'
 B_ROWS=()
 alive && wait_idle 30 || true
 scrape
@@ -469,11 +526,15 @@ for R in $RATES; do
 	pid=$SIPP_PID
 	peak=0
 	p_last=0
+	rss_peak=$rss0
 	while kill -0 "$pid" 2>/dev/null; do
 		p_last=$(cpu_ticks "$pid")
 		scrape
 		a=$(metric hotline_active_calls)
 		((a > peak)) && peak=$a
+		r=$(rss_kb "$SERVER_PID")
+		((r > rss_peak)) && rss_peak=$r
+		echo "$(date +%s.%N) rate=$R active=$a rss_kb=$r heap=$(metric go_memstats_heap_inuse_bytes) gor=$(metric go_goroutines)" >>"$OUT/rates-samples.log"
 		sleep 0.5
 	done
 	w1=$(date +%s.%N)
@@ -489,9 +550,10 @@ for R in $RATES; do
 		for ((i = 0; i < 60; i++)); do
 			scrape
 			b503=$(metric 'hotline_sip_responses_total{code="503"}')
+			ctrl_port
 			if (cd "$WORK" && timeout 10 "$SIPP" -sf "$ROOT/bench/setup-call.xml" -s +15550100 -key caller +19970000000 \
 				-d 0 -m 1 -r 1 -i 127.0.0.1 -mi 127.0.0.1 -p "$SIPP_PORT" -cp "$SIPP_CTRL" -mp "$SIPP_MP" \
-				-timeout 8 >/dev/null 2>&1 </dev/null); then
+				-timeout 8 "127.0.0.1:$SIP_PORT" >/dev/null 2>&1 </dev/null); then
 				scrape
 				if (($(metric 'hotline_sip_responses_total{code="503"}') == b503)); then
 					recover=$(calc "%.2f" "$(date +%s.%N) - $tr0")
@@ -517,20 +579,31 @@ for R in $RATES; do
 	srv_cpu=$(calc "%.1f" "($s1 - $s0) / $HZ / $el * 100")
 	sipp_cpu=$(calc "%.1f" "$p_last / $HZ / $el * 100")
 	busy=$(calc "%.0f" "($b1 - $b0) / ($t1 - $t0 + 0.0001) * 100")
+	others=$(calc "%.0f" "($b1 - $b0) / ($t1 - $t0 + 0.0001) * 100 * $NCPU - $srv_cpu - $sipp_cpu")
 	echo "rate=$R created=$created ok=$ok answered_cdr=$answered 503=$r503 failed=$failed elapsed=${el}s sipp_elapsed=$elapsed_c setup_ms=$setup_ms rss=$rss0->$rss1 peak_active=$peak recover=$recover" >>"$OUT/rates.log"
-	B_ROWS+=("$R|$achieved|$created|$answered|$r503|$failed|$setup_ms|$srv_cpu|$sipp_cpu|$busy|$((rss0 / 1024))|$((rss1 / 1024))|$peak|$recover")
+	B_ROWS+=("$R|$achieved|$created|$answered|$r503|$failed|$setup_ms|$srv_cpu|$sipp_cpu|$busy|$others|$((rss0 / 1024))|$((rss_peak / 1024))|$((rss1 / 1024))|$peak|$recover")
 	log "B: $R/s: created $created, answered $answered, 503 $r503, failed $failed, server ${srv_cpu}%, RSS $((rss0 / 1024))->$((rss1 / 1024)) MB"
 done
 # Finished INVITE/BYE transactions live 32 s (64*T1) in the transaction
-# layer: memory is judged once they have expired.
+# layer, and an idle Go program collects garbage only every 2 minutes:
+# memory is judged once the transactions have expired and a collection has
+# run after that (go_gc_duration_seconds_count moves).
 sleep 35
+scrape
+gc0=$(metric go_gc_duration_seconds_count)
+for ((i = 0; i < 130; i++)); do
+	scrape
+	(($(metric go_gc_duration_seconds_count) > gc0)) && break
+	sleep 1
+done
+sleep 1
 scrape
 RSS_B2=$(rss_kb "$SERVER_PID")
 HEAP_B2=$(metric go_memstats_heap_inuse_bytes)
 GOR_B2=$(metric go_goroutines)
 {
 	table "$B_HDR" "${B_ROWS[@]}"
-	echo "memory: RSS $((RSS_B0 / 1024)) MB before the rates, $((RSS_B2 / 1024)) MB 35 s after the last; Go heap in use $((HEAP_B0 / 1048576)) -> $((HEAP_B2 / 1048576)) MB; goroutines $GOR_B2 (idle $IDLE_GOR)"
+	echo "memory: RSS $((RSS_B0 / 1024)) MB before the rates, $((RSS_B2 / 1024)) MB once the last burst's transactions expired and a GC ran; Go heap in use $((HEAP_B0 / 1048576)) -> $((HEAP_B2 / 1048576)) MB; goroutines $GOR_B2 (idle $IDLE_GOR)"
 	echo
 	alive && echo "server: running at the end, $(threads "$SERVER_PID") threads" || echo "server: NOT RUNNING at the end (see server.log)"
 	echo "server log: $(grep -c . "$OUT/server.log" || true) lines at warn and above ($(grep -c 'level=ERROR' "$OUT/server.log" || true) errors)"

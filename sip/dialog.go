@@ -192,11 +192,9 @@ func (s *Server) newCall(req *sipmsg.Request, tx sipmsg.ServerTransaction, early
 		Codec:      codec,
 		Started:    time.Now(),
 	}
-	parent := s.ctx
-	if parent == nil {
-		parent = context.Background()
-	}
-	c := call.New(parent, info, call.Config{
+	// Calls are not children of the server's context: shutdown hangs each
+	// up with its own cause (hangupAll) so CDRs and BYEs say "shutdown".
+	c := call.New(context.Background(), info, call.Config{
 		Media:   sess,
 		Prompts: route.Prompts,
 		Music:   route.Music,
@@ -204,11 +202,17 @@ func (s *Server) newCall(req *sipmsg.Request, tx sipmsg.ServerTransaction, early
 	})
 	d.call = c
 
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		sess.Close()
+		s.refuse(tx, req, call.CauseShutdown)
+		return
+	}
 	s.active.Add(1)
 	s.calls.Add(1)
 	defer s.calls.Done()
 	defer s.active.Add(-1)
-	s.mu.Lock()
 	s.dialogs[dialogKey(d.callID, d.localTag)] = d
 	s.early[earlyKey] = d
 	s.mu.Unlock()
@@ -266,11 +270,11 @@ func (d *dialog) answer(delay time.Duration, se int) int {
 		case <-t.C:
 		case <-d.call.Done():
 			t.Stop()
-			return 487
+			return d.unanswered()
 		}
 	}
 	if d.call.Cause() != nil {
-		return 487
+		return d.unanswered()
 	}
 	var body []byte
 	d.mu.Lock()
@@ -305,6 +309,17 @@ func (d *dialog) answer(delay time.Duration, se int) int {
 	}
 	s.metrics.Responses[200].Add(1)
 	return 200
+}
+
+// unanswered ends a call that ended while ringing. A CANCEL was answered
+// 487 by the transaction layer; any other end (shutdown) is ours to answer.
+func (d *dialog) unanswered() int {
+	c := d.call.Cause()
+	if c == call.CauseCancelled || c.SIPCode == 0 {
+		return 487
+	}
+	d.s.respond(d.tx, d.invite, c.SIPCode, c.Reason)
+	return c.SIPCode
 }
 
 func (d *dialog) addContact(res *sipmsg.Response) {

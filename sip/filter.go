@@ -22,7 +22,7 @@ import (
 // answered statelessly from its raw lines; on a stream it is skipped when
 // its Content-Length is usable, else the connection is closed. Malformed
 // responses and garbage are dropped without a word. Nothing is logged per
-// message: counters, and a summary line at most every logEvery.
+// message: counters, and a summary line at most every defaultLogEvery.
 //
 // The filter never returns an error: sipgo stops the UDP listener on one.
 func (s *Server) readFilter(info sipmsg.TransportReadProps, data []byte) ([]byte, error) {
@@ -60,7 +60,7 @@ type FilterStats struct {
 	DroppedResponses uint64 // malformed responses, dropped silently
 	KeepAlives       uint64 // CRLF-only datagrams
 	ClosedStreams    uint64 // connections closed for lost framing or stalls
-	RateLimited      uint64 // answers not sent: over answerRate
+	RateLimited      uint64 // answers not sent: over defaultAnswerRate
 }
 
 // FilterStats reports the read filter's counters.
@@ -250,6 +250,7 @@ type streamKey struct{ local, remote netip.AddrPort }
 type streamState struct {
 	raddr    net.Addr // identity of the connection (sipgo passes the same value every read)
 	raddrStr string   // its key in sipgo's connection pool
+	network  string   // and the pool's transport
 	pending  []byte   // an incomplete header section, held back from sipgo
 	body     int      // body bytes of a passed message still to come
 	skip     int      // body bytes of a refused message still to drop
@@ -271,7 +272,7 @@ func (f *filterState) stream(info sipmsg.TransportReadProps, data []byte) []byte
 	f.mu.Lock()
 	st := f.streams[key]
 	if st == nil || st.raddr != info.RemoteAddr {
-		st = &streamState{raddr: info.RemoteAddr, raddrStr: info.RemoteAddr.String()}
+		st = &streamState{raddr: info.RemoteAddr, raddrStr: info.RemoteAddr.String(), network: info.Transport}
 		f.streams[key] = st
 		if !f.sweeping {
 			f.sweeping = true
@@ -415,7 +416,7 @@ type streamWriter struct {
 }
 
 func (w streamWriter) Write(b []byte) (int, error) {
-	c := w.f.s.ua.TransportLayer().Pool("tcp").Get(w.st.raddrStr)
+	c := w.f.conn(w.st)
 	if c == nil {
 		return 0, errNoConn
 	}
@@ -436,10 +437,7 @@ func (f *filterState) closeStream(info sipmsg.TransportReadProps, st *streamStat
 }
 
 func (f *filterState) closeConn(st *streamState) {
-	if f.s.ua == nil {
-		return
-	}
-	if c := f.s.ua.TransportLayer().Pool("tcp").Get(st.raddrStr); c != nil {
+	if c := f.conn(st); c != nil {
 		c.Ref(-1)
 		_ = c.Close()
 	}
@@ -481,13 +479,23 @@ func (f *filterState) sweep() {
 }
 
 func (f *filterState) connAlive(st *streamState) bool {
-	if f.s.ua == nil {
-		return false
-	}
-	c := f.s.ua.TransportLayer().Pool("tcp").Get(st.raddrStr)
+	c := f.conn(st)
 	if c == nil {
 		return false
 	}
 	c.Ref(-1)
 	return true
+}
+
+// conn finds a stream's connection in sipgo's pool, referenced: the caller
+// must Ref(-1) it.
+func (f *filterState) conn(st *streamState) sipmsg.Connection {
+	if f.s.ua == nil {
+		return nil
+	}
+	pool := f.s.ua.TransportLayer().Pool(st.network)
+	if pool == nil {
+		return nil
+	}
+	return pool.Get(st.raddrStr)
 }

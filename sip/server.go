@@ -33,8 +33,10 @@ type Config struct {
 	MaxCPS     int // new calls per second; beyond: 503
 	// MinSE is the smallest Session-Expires accepted (RFC 4028); smaller
 	// gets 422.
-	MinSE  int
-	Logger *slog.Logger
+	MinSE int
+	// ShutdownTimeout bounds how long Serve waits for calls to end.
+	ShutdownTimeout time.Duration
+	Logger          *slog.Logger
 }
 
 // Route is where a new call goes, as decided by the Router.
@@ -91,6 +93,7 @@ type Server struct {
 	client *sipgo.Client
 
 	mu      sync.Mutex
+	closing bool               // shutting down: no new calls
 	dialogs map[string]*dialog // by Call-ID + local tag
 	early   map[string]*dialog // by Call-ID + remote tag: catches INVITE retransmissions that outlive their transaction
 
@@ -100,7 +103,6 @@ type Server struct {
 
 	localIPs sync.Map // remote IP string -> local netip.Addr used to reach it
 
-	ctx     context.Context
 	calls   sync.WaitGroup
 	ready   chan struct{}
 	readyMu sync.Once
@@ -122,6 +124,9 @@ func New(cfg Config, router Router, rec Recorder, eng MediaEngine) (*Server, err
 	}
 	if cfg.MinSE == 0 {
 		cfg.MinSE = 90
+	}
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = 10 * time.Second
 	}
 	s := &Server{
 		cfg:     cfg,
@@ -191,7 +196,6 @@ func (h levelCap) WithGroup(n string) slog.Handler      { return levelCap{h.Hand
 
 // Serve listens on UDP and TCP until ctx is done, then ends every call.
 func (s *Server) Serve(ctx context.Context) error {
-	s.ctx = ctx
 	udp, err := net.ListenPacket("udp", s.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("sip listen udp %s: %w", s.cfg.Listen, err)
@@ -216,14 +220,37 @@ func (s *Server) Serve(ctx context.Context) error {
 	case <-ctx.Done():
 	case err = <-errc:
 	}
+	// Calls end while the sockets are still open, so their BYEs go out and
+	// the answers come back; new INVITEs meanwhile get 503.
+	s.hangupAll(call.CauseShutdown)
+	waited := make(chan struct{})
+	go func() { s.calls.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-time.After(s.cfg.ShutdownTimeout):
+		s.log.Warn("calls still ending at shutdown", "calls", s.active.Load())
+	}
 	udp.Close()
 	tcp.Close()
-	s.calls.Wait()
 	s.ua.Close()
 	if err != nil && !errors.Is(err, net.ErrClosed) {
 		return fmt.Errorf("sip serve: %w", err)
 	}
 	return nil
+}
+
+// hangupAll ends every call and refuses new ones from now on.
+func (s *Server) hangupAll(cause *call.Cause) {
+	s.mu.Lock()
+	s.closing = true
+	ds := make([]*dialog, 0, len(s.dialogs))
+	for _, d := range s.dialogs {
+		ds = append(ds, d)
+	}
+	s.mu.Unlock()
+	for _, d := range ds {
+		d.call.Hangup(cause)
+	}
 }
 
 // Ready is closed once the listeners are up.

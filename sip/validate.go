@@ -151,8 +151,7 @@ func (st *scanState) sipgoFails(reason string) {
 // (leading CRLFs already stripped); on a stream it is one header section
 // with its blank line, and the body is not in view.
 func scanMessage(data []byte, stream bool) scanResult {
-	var room [256]byte // for folded header lines, without allocating
-	folded := room[:0]
+	var folded []byte // folded header lines (rare: allocated on first use)
 	st := scanState{stream: stream}
 	st.r.clen = -1
 	if len(data) > maxMessage {

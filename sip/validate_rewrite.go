@@ -75,29 +75,51 @@ func appendNoLWS(dst, s []byte) []byte {
 }
 
 // viaCanonical: every via-parm is "name/version/transport SP sent-by;params"
-// with that one SP as its only LWS.
+// with that one SP as its only LWS (LWS around the commas between via-parms
+// is fine). One pass: it runs on every Via of every message.
 func viaCanonical(v []byte) bool {
-	for len(v) > 0 {
-		var parm []byte
-		parm, v = cutComma(v)
-		parm = trimLWS(parm)
-		slashes, spaces, inQ := 0, 0, false
-		for i := 0; i < len(parm); i++ {
-			switch c := parm[i]; {
-			case inQ && c == '\\':
+	// The usual Via: one via-parm, no quotes, no tabs (v is trimmed).
+	if bytes.IndexByte(v, ',') < 0 && bytes.IndexByte(v, '"') < 0 && bytes.IndexByte(v, '\t') < 0 {
+		sp := bytes.IndexByte(v, ' ')
+		if sp <= 0 {
+			return true // no LWS at all
+		}
+		return bytes.IndexByte(v[sp+1:], ' ') < 0 && v[sp-1] != '/' && bytes.Count(v[:sp], []byte("/")) == 2
+	}
+	slashes, spaces, inQ, atStart := 0, 0, false, true
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if inQ {
+			if c == '\\' {
 				i++
-			case c == '"':
-				inQ = !inQ
-			case inQ:
-			case c == '/':
-				slashes++
-			case c == ' ' || c == '\t':
-				// trimmed: i-1 and i+1 are inside parm
-				if c != ' ' || spaces > 0 || slashes != 2 || parm[i-1] == '/' || parm[i+1] == ' ' || parm[i+1] == '\t' {
-					return false
-				}
-				spaces++
+			} else if c == '"' {
+				inQ = false
 			}
+			continue
+		}
+		if c == ' ' || c == '\t' {
+			j := i + 1
+			for j < len(v) && (v[j] == ' ' || v[j] == '\t') {
+				j++
+			}
+			if atStart || j == len(v) || v[j] == ',' {
+				i = j - 1 // around a comma, or at the ends
+				continue
+			}
+			if j-i != 1 || c != ' ' || spaces > 0 || slashes != 2 || v[i-1] == '/' {
+				return false
+			}
+			spaces++
+			continue
+		}
+		atStart = false
+		switch c {
+		case '"':
+			inQ = true
+		case '/':
+			slashes++
+		case ',':
+			slashes, spaces, atStart = 0, 0, true
 		}
 	}
 	return true

@@ -41,8 +41,9 @@ func (l Library) Prompt(name string) (*media.Prompt, bool) {
 }
 
 type number struct {
-	tenant *Tenant
-	flow   string
+	tenant      *Tenant
+	flow        string
+	answerDelay time.Duration
 }
 
 // Registry routes calls to tenants.
@@ -97,7 +98,7 @@ func Load(cfg *config.Config, opt Options) (*Registry, error) {
 		}
 		r.tenants[t.ID] = t
 		for _, n := range tc.Numbers {
-			r.numbers[n.Number] = number{tenant: t, flow: n.Flow}
+			r.numbers[n.Number] = number{tenant: t, flow: n.Flow, answerDelay: time.Duration(n.AnswerDelay)}
 		}
 	}
 	if len(errs) > 0 {
@@ -177,12 +178,13 @@ func (r *Registry) Route(src netip.Addr, did string) (*sip.Route, error) {
 	t := n.tenant
 	flow := t.Flows[n.flow]
 	return &sip.Route{
-		TenantID:   t.ID,
-		Flow:       n.flow,
-		Prompts:    t.Prompts,
-		Music:      t.Music,
-		InbandDTMF: r.inband,
-		Run:        func(c *call.Call) { r.run(t, flow, c) },
+		TenantID:    t.ID,
+		Flow:        n.flow,
+		Prompts:     t.Prompts,
+		Music:       t.Music,
+		InbandDTMF:  r.inband,
+		AnswerDelay: n.answerDelay,
+		Run:         func(c *call.Call) { r.run(t, flow, c) },
 	}, nil
 }
 

@@ -1,17 +1,14 @@
 package e2e
 
 import (
-	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"hotline/config"
 	"hotline/store"
 )
 
@@ -142,36 +139,23 @@ func billed(c *store.CallRecord) time.Duration {
 
 // 1. RFC 2833 digits with SIPp: cards, lost card, queue "cards".
 func testRFC2833Digits(t *testing.T, srv *server) {
-	dir := t.TempDir()
-	// The first press is Debian's capture as it is. The second press of
-	// the same key needs a new RTP timestamp, as a real phone gives it:
-	// replaying the identical capture is, by RFC 4733, a retransmission of
-	// the first event, which the server rightly ignores. So the second is
-	// the same capture re-stamped: sequence numbers following on from the
-	// first, the timestamp 3 s later.
-	first, err := readPcapRTP(dtmfCaptureFile('1'))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lastSeq := binary.BigEndian.Uint16(first[len(first)-1].RTP[2:])
-	firstTS := binary.BigEndian.Uint32(first[0].RTP[4:])
-	again, err := dtmfScript([]keyPress{{'1', 0}}, lastSeq+1, firstTS+3*sampleRate)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key1again := filepath.Join(dir, "dtmf_1_again.pcap")
-	if err := writePcapRTP(key1again, again); err != nil {
-		t.Fatal(err)
-	}
+	needSIPp(t)
+	// The same capture twice, as SIPp users do: both presses carry the
+	// capture's RTP timestamp and sequence numbers. By RFC 4733 a repeated
+	// timestamp would be a retransmission; the server takes it as a new
+	// press when it comes long after the first ended (media's
+	// eventReuseAfter), which is what a caller means by pressing 1 again.
+	// testAccountGather sends presses the way a phone stamps them.
+	key1 := dtmfCaptureFile('1')
 	queueWait := 4 * time.Second
 	res := srv.mustSIPp(t, sippRun{
 		Scenario: "uac.xml",
 		Service:  demoNumber,
 		Data: uacData("0 101", offerPCMUEvents, 0,
 			pauseFor(menuOpens(t)),
-			playPcap(dtmfCaptureFile('1')), // main menu: 1 cards
+			playPcap(key1), // main menu: 1 cards
 			pauseFor(1500*time.Millisecond),
-			playPcap(key1again), // cards menu: 1 lost card
+			playPcap(key1), // cards menu: 1 lost card
 			pauseFor(promptDur(t, "lost_card")+queueWait),
 		),
 	})
@@ -186,15 +170,8 @@ func testRFC2833Digits(t *testing.T, srv *server) {
 	if got, want := menuChoices(ev), []string{"main_menu:1->cards_menu", "cards_menu:1->lost_card"}; !slices.Equal(got, want) {
 		t.Errorf("menu choices = %v, want %v", got, want)
 	}
-	var keys []string
-	for _, e := range eventsOf(ev, "dtmf") {
-		if e.Data["source"] != "rfc4733" {
-			t.Errorf("dtmf event %v: source %q, want rfc4733", e.Data, e.Data["source"])
-		}
-		keys = append(keys, e.Data["key"])
-	}
-	if !slices.Equal(keys, []string{"1", "1"}) {
-		t.Errorf("keys received = %v, want [1 1]", keys)
+	if keys := keysHeard(ev); !slices.Equal(keys, []string{"1/rfc4733", "1/rfc4733"}) {
+		t.Errorf("keys received = %v, want [1/rfc4733 1/rfc4733]", keys)
 	}
 	q := eventsOf(ev, "queue")
 	if len(q) != 1 || q[0].Data["queue"] != "cards" {
@@ -213,18 +190,20 @@ func testRFC2833Digits(t *testing.T, srv *server) {
 			t.Errorf("only %v in the queue before the caller hung up, want about %v", inQueue, queueWait)
 		}
 	}
-	// RFC 2833 events are RTP too; their sequence numbers run on, so
-	// nothing was lost (the repeated end packets may count below zero).
+	// RFC 2833 events are RTP too; as the second press repeats the first
+	// one's sequence numbers, nothing was lost (duplicates count below
+	// zero).
 	if c.PacketsReceived < 20 {
 		t.Errorf("rtp_packets_received = %d, want the 20 event packets", c.PacketsReceived)
 	}
 	if c.PacketsLost > 0 {
-		t.Errorf("rtp_lost = %d, want none: the caller's sequence numbers had no gap", c.PacketsLost)
+		t.Errorf("rtp_lost = %d, want none", c.PacketsLost)
 	}
 }
 
 // 1b. G.711 A-law audio from SIPp's g711a.pcap reaches the server.
 func testG711Audio(t *testing.T, srv *server) {
+	needSIPp(t)
 	pcap := filepath.Join(sippShare, "g711a.pcap")
 	pkts, err := readPcapRTP(pcap)
 	if err != nil {
@@ -258,6 +237,7 @@ func testG711Audio(t *testing.T, srv *server) {
 
 // 2. The accounts path: 2, then the account number 12345678 and #.
 func testAccountGather(t *testing.T, srv *server) {
+	needSIPp(t)
 	dir := t.TempDir()
 	// 2 for accounts as soon as the menu listens, then the account number
 	// and # while the account prompt plays (it is interruptible).
@@ -353,11 +333,7 @@ func testInbandDTMF(t *testing.T, srv *server) {
 	if got := menuChoices(ev); !slices.Equal(got, []string{"main_menu:0->queue_general"}) {
 		t.Errorf("menu choices = %v, want [main_menu:0->queue_general]", got)
 	}
-	var keys []string
-	for _, e := range eventsOf(ev, "dtmf") {
-		keys = append(keys, e.Data["key"]+"/"+e.Data["source"])
-	}
-	if !slices.Equal(keys, []string{"0/inband"}) {
+	if keys := keysHeard(ev); !slices.Equal(keys, []string{"0/inband"}) {
 		t.Errorf("keys received = %v, want [0/inband]", keys)
 	}
 	if c.PacketsReceived < 100 {
@@ -402,6 +378,7 @@ func mustPrompt(t testing.TB, path string) []int16 {
 
 // 6b. Hold and resume with re-INVITEs.
 func testHoldResume(t *testing.T, srv *server) {
+	needSIPp(t)
 	res := srv.mustSIPp(t, sippRun{
 		Scenario: "reinvite.xml",
 		Service:  demoNumber,
@@ -467,6 +444,7 @@ func testHoldResume(t *testing.T, srv *server) {
 // 6c. The flow hangs up (menu failure, goodbye): the server sends the BYE
 // and SIPp answers it.
 func testFlowHangupBye(t *testing.T, srv *server) {
+	needSIPp(t)
 	res := srv.mustSIPp(t, sippRun{
 		Scenario: "uac.xml",
 		Service:  fastFailNumber,
@@ -524,6 +502,7 @@ func sippReceived(log, method string) string {
 // resends its 200 with backoff and, after 64*T1 (32 s), ends the call with
 // a BYE.
 func testLostACK(t *testing.T, srv *server) {
+	needSIPp(t)
 	pcap := filepath.Join(sippShare, "g711a.pcap")
 	pkts, err := readPcapRTP(pcap)
 	if err != nil {
@@ -603,7 +582,7 @@ func sippLog(log string) []sippMsg {
 // 6d. RTP timeout: the caller stops sending; the server hangs up ~2 s later.
 func TestRTPTimeout(t *testing.T) {
 	t.Parallel()
-	needTools(t, "sipp")
+	needSIPp(t)
 	srv := startServer(t, serverOptions{Name: "rtp-timeout", RTPTimeout: "2s"})
 	pcap := filepath.Join(sippShare, "g711a.pcap")
 	pkts, err := readPcapRTP(pcap)
@@ -630,42 +609,12 @@ func TestRTPTimeout(t *testing.T) {
 	srv.healthy(t)
 }
 
-// answerDelaySupported reports whether the configuration lets a number ring
-// before it answers, and under which YAML key and level.
-func answerDelaySupported() (level string, ok bool) {
-	has := func(v any) bool {
-		rt := reflect.TypeOf(v)
-		for i := range rt.NumField() {
-			if tag, _, _ := strings.Cut(rt.Field(i).Tag.Get("yaml"), ","); tag == "answer_delay" {
-				return true
-			}
-		}
-		return false
-	}
-	switch {
-	case has(config.Number{}):
-		return "number", true
-	case has(config.Tenant{}):
-		return "tenant", true
-	}
-	return "", false
-}
-
 // 6a. CANCEL while the number rings.
 func TestCancelBeforeAnswer(t *testing.T) {
 	t.Parallel()
-	level, ok := answerDelaySupported()
-	if !ok {
-		t.Skip("the configuration has no answer_delay (config.Tenant/config.Number), so a call is answered at once and cannot be cancelled while ringing; sip.Route.AnswerDelay exists but nothing sets it")
-	}
-	needTools(t, "sipp")
+	needSIPp(t)
 	srv := startServer(t, serverOptions{Name: "ringing", Edit: func(t testing.TB, cfg map[string]any) {
-		demo := tenantOf(t, cfg, "demo")
-		if level == "tenant" {
-			demo["answer_delay"] = "10s"
-			return
-		}
-		for _, n := range listOf(demo["numbers"]) {
+		for _, n := range listOf(tenantOf(t, cfg, "demo")["numbers"]) {
 			n.(map[string]any)["answer_delay"] = "10s"
 		}
 	}})
@@ -738,7 +687,8 @@ steps:
 }
 
 // Shutdown with a call in progress: SIGTERM makes the server hang up the
-// caller (BYE, cause shutdown), write the finished CDR and exit 0.
+// caller at once (BYE, cause shutdown, answered and so not resent), write
+// the finished CDR and exit 0.
 func TestShutdownWithCall(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t, serverOptions{Name: "shutdown"})
@@ -750,10 +700,20 @@ func TestShutdownWithCall(t *testing.T) {
 	ua.Ack(demoNumber)
 	ua.RTP.Start()
 	time.Sleep(time.Second)
-	srv.terminate(t)
-	bye, ok := ua.WaitBye(2 * time.Second)
+	sigterm := time.Now()
+	exited := make(chan time.Duration, 1)
+	go func() { srv.terminate(t); exited <- time.Since(sigterm) }()
+	bye, ok := ua.WaitBye(3 * time.Second)
+	exitAfter := <-exited
 	if !ok {
-		t.Fatalf("the server exited without hanging up the call")
+		t.Fatalf("no BYE within 3s of SIGTERM: the caller is left on a dead call (the server exited %v after SIGTERM)", exitAfter.Round(time.Millisecond))
+	}
+	t.Logf("BYE %v after SIGTERM (Reason: %s); the server exited %v after SIGTERM", bye.At.Sub(sigterm).Round(time.Millisecond), bye.Header("reason"), exitAfter.Round(time.Millisecond))
+	if d := bye.At.Sub(sigterm); d > time.Second {
+		t.Errorf("BYE came %v after SIGTERM, want at once", d)
+	}
+	if n := ua.byes.Load(); n != 1 {
+		t.Errorf("the server sent its BYE %d times: our 200 OK did not reach it", n)
 	}
 	if !strings.Contains(bye.Header("reason"), "shutdown") {
 		t.Errorf("BYE Reason %q, want the shutdown cause", bye.Header("reason"))

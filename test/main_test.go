@@ -87,6 +87,19 @@ func needTools(t testing.TB, names ...string) {
 	}
 }
 
+// needFiles is needTools for data files that packages ship (SIPp's pcaps).
+func needFiles(t testing.TB, paths ...string) {
+	t.Helper()
+	for _, p := range paths {
+		if _, err := os.Stat(p); err != nil {
+			if inCI() {
+				t.Fatalf("%v, and CI=true: .ci/run must install it (Debian's sip-tester ships it)", err)
+			}
+			t.Skipf("%v (Debian's sip-tester ships it); skipping outside CI", err)
+		}
+	}
+}
+
 // ---- ports ----
 
 // Ports are handed out from one counter so that servers, SIPp and baresip

@@ -489,6 +489,32 @@ func stepPath(ev []store.Event) []string {
 	return out
 }
 
+// keyEvents are the key presses in a timeline: the "dtmf" events (every
+// key received, as the call records them) when there are any, else the
+// "digit" events (the keys the IVR read). Flushed keys are left out.
+func keyEvents(ev []store.Event) []store.Event {
+	kind := "digit"
+	if hasKind(ev, "dtmf") {
+		kind = "dtmf"
+	}
+	var out []store.Event
+	for _, e := range eventsOf(ev, kind) {
+		if e.Data["flushed"] != "true" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// keysHeard lists the key presses as "key/source".
+func keysHeard(ev []store.Event) []string {
+	var out []string
+	for _, e := range keyEvents(ev) {
+		out = append(out, e.Data["key"]+"/"+e.Data["source"])
+	}
+	return out
+}
+
 // menuChoices lists "step:key->next" for each menu choice.
 func menuChoices(ev []store.Event) []string {
 	var out []string

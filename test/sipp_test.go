@@ -69,11 +69,19 @@ func renderScenario(t testing.TB, name, dir string, data map[string]any) string 
 	return out
 }
 
+// needSIPp skips (or, in CI, fails) a test when SIPp or the pcap files of
+// Debian's sip-tester package are missing.
+func needSIPp(t testing.TB) {
+	t.Helper()
+	needTools(t, "sipp")
+	needFiles(t, filepath.Join(sippShare, "g711a.pcap"), dtmfCaptureFile('1'))
+}
+
 // runSIPp runs one call and returns how it went; it does not judge the
 // exit code (some tests expect failures).
 func (s *server) runSIPp(t testing.TB, r sippRun) *sippResult {
 	t.Helper()
-	needTools(t, "sipp")
+	needSIPp(t)
 	dir := t.TempDir()
 	if r.LocalIP == "" {
 		r.LocalIP = "127.0.0.1"

@@ -185,6 +185,7 @@ type sipUA struct {
 	byeMu       sync.Mutex
 	byeReceived *sipMsg
 	byeCh       chan *sipMsg
+	byes        atomic.Int32 // BYEs received, retransmissions included
 
 	RTP *rtpStream
 }
@@ -270,6 +271,7 @@ func (u *sipUA) answerRequest(m *sipMsg) {
 	b.WriteString("Content-Length: 0\r\n\r\n")
 	u.send([]byte(b.String()))
 	if m.Method == "BYE" {
+		u.byes.Add(1)
 		u.byeMu.Lock()
 		first := u.byeReceived == nil
 		if first {
