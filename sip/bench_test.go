@@ -90,8 +90,12 @@ func freePort(b *testing.B) int {
 func startBenchServer(b *testing.B) *benchServer {
 	b.Helper()
 	quiet := slog.New(slog.DiscardHandler)
+	// A port range as in production (one bind per call; a kernel-chosen
+	// port costs two). Ports other programs hold are skipped.
 	eng, err := media.NewEngine(media.Config{
 		IP:         netip.MustParseAddr("127.0.0.1"),
+		PortMin:    40000,
+		PortMax:    49999,
 		RTPTimeout: time.Minute,
 		Logger:     quiet,
 	})

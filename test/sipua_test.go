@@ -188,6 +188,9 @@ type sipUA struct {
 	byes        atomic.Int32 // BYEs received, retransmissions included
 
 	RTP *rtpStream
+
+	// Extra holds header lines ("Name: value\r\n") added to the next INVITEs.
+	Extra string
 }
 
 // newUA makes a caller towards a server's SIP port, with an RTP socket.
@@ -327,8 +330,8 @@ func (u *sipUA) Invite(did, body string) *sipMsg {
 	if body != "" {
 		ct = "Content-Type: application/sdp\r\n"
 	}
-	msg := fmt.Sprintf("INVITE sip:%s@127.0.0.1:%d SIP/2.0\r\n%s%s%sCall-ID: %s\r\nCSeq: %d INVITE\r\nContact: <sip:%s@%s>\r\nMax-Forwards: 70\r\n%sContent-Length: %d\r\n\r\n%s",
-		did, u.server.Port, u.via(u.branch), u.fromHdr(), u.toHdr(did), u.CallID, u.cseq, u.From, u.local, ct, len(body), body)
+	msg := fmt.Sprintf("INVITE sip:%s@127.0.0.1:%d SIP/2.0\r\n%s%s%sCall-ID: %s\r\nCSeq: %d INVITE\r\nContact: <sip:%s@%s>\r\nMax-Forwards: 70\r\n%s%sContent-Length: %d\r\n\r\n%s",
+		did, u.server.Port, u.via(u.branch), u.fromHdr(), u.toHdr(did), u.CallID, u.cseq, u.From, u.local, u.Extra, ct, len(body), body)
 	res := u.transact(msg)
 	if res.Code < 300 {
 		u.toTag = tagOf(res.Header("to"))
