@@ -41,6 +41,8 @@
 #   BENCH_MAX_CPS    limits.max_cps of the bench server [2500, as configs/hotline.yaml]
 #   BENCH_MAX_CALLS  limits.max_calls [5000]
 #   BENCH_OUT        results directory [var/bench/<date>-<time>]
+#   BENCH_QUIET_WAIT seconds the run may wait, in all, for other work on the
+#                    machine to stop before a level or rate [240]
 #   BENCH_PERF=1     also record a perf profile of the server during the
 #                    window of the highest level (perf report in BENCH_OUT)
 #   HOTLINE_BIN      server binary [bin/hotline; built if missing]
@@ -297,7 +299,7 @@ sipp_bg() { # name, then sipp arguments; sets SIPP_PID
 	local name=$1
 	shift
 	ctrl_port
-	(cd "$WORK" && "$SIPP" "$@" -i 127.0.0.1 -mi 127.0.0.1 -p "$SIPP_PORT" -cp "$SIPP_CTRL" -mp "$SIPP_MP" \
+	(cd "$WORK" && "$SIPP" "$@" -recv_timeout 15000 -i 127.0.0.1 -mi 127.0.0.1 -p "$SIPP_PORT" -cp "$SIPP_CTRL" -mp "$SIPP_MP" \
 		-trace_stat -stf "$OUT/$name.csv" -fd 1 -trace_screen -screen_file "$OUT/$name.screen" \
 		-trace_err -error_file "$OUT/$name.errors" -bg "127.0.0.1:$SIP_PORT" >"$OUT/$name.out" 2>&1) || true
 	# (In background mode SIPp's exit status says nothing: it prints its
@@ -324,8 +326,15 @@ wait_idle() { # timeout_s: until the server has no call left
 	done
 	return 1
 }
-# "RTP IN"/"RTP OUT" of SIPp's screen: kB/s since the previous dump.
-screen_rate() { awk -v k="$2" '$0 ~ "kB/s RTP " k {for (i = 1; i <= NF; i++) if ($i == "kB/s") v = $(i - 1)} END {print v + 0}' "$1" 2>/dev/null || echo 0; }
+# CPU of the PostgreSQL processes on this machine (the CDR writer's load
+# lands there; 0 when the database is elsewhere).
+# Records the CDR writer dropped so far (it logs a running total).
+cdr_dropped() {
+	local v
+	v=$(grep -o 'dropped_total=[0-9]*' "$OUT/server.log" 2>/dev/null | tail -n 1 | tr -dc 0-9)
+	echo "${v:-0}"
+}
+pg_ticks() { awk '$2 == "(postgres)" {t += $14 + $15} END {print t + 0}' /proc/[0-9]*/stat 2>/dev/null || echo 0; }
 
 # ---- a quiet machine ------------------------------------------------------------
 
@@ -338,13 +347,23 @@ busy_pct() { # seconds: CPU busy over that time, % of the whole machine
 	read -r b1 t1 < <(sys_ticks)
 	calc "%.0f" "($b1 - $b0) / ($t1 - $t0 + 0.0001) * 100"
 }
-QUIET_WAIT=${BENCH_QUIET_WAIT:-180}
-BUSY0=$(busy_pct 3)
-for ((q = 3; BUSY0 > 15 && q < QUIET_WAIT; q += 3)); do
-	((q == 3)) && log "machine is ${BUSY0}% busy before the benchmark; waiting up to ${QUIET_WAIT}s for it to calm down"
-	BUSY0=$(busy_pct 3)
-done
-((BUSY0 > 15)) && log "warning: machine still ${BUSY0}% busy with other work; results will be low"
+# The waits share one budget (BENCH_QUIET_WAIT seconds for the whole run),
+# so a machine that never calms down still finishes in time.
+QUIET_LEFT=${BENCH_QUIET_WAIT:-240}
+wait_quiet() { # what: waits until the machine is under 15% busy; sets BUSY
+	local waited=0
+	BUSY=$(busy_pct 2)
+	while ((BUSY > 15 && QUIET_LEFT > 0)); do
+		((waited == 0)) && log "machine ${BUSY}% busy before $1; waiting (up to ${QUIET_LEFT}s left) for it to calm down"
+		BUSY=$(busy_pct 3)
+		waited=$((waited + 3))
+		QUIET_LEFT=$((QUIET_LEFT - 3))
+	done
+	((BUSY > 15)) && log "warning: machine ${BUSY}% busy with other work before $1"
+	return 0
+}
+wait_quiet "the benchmark"
+BUSY0=$BUSY
 
 # ---- idle baseline -------------------------------------------------------------
 
@@ -372,7 +391,7 @@ SUMMARY=$OUT/summary.txt
 # ---- A: concurrent IVR calls with media ----------------------------------------
 
 printf '%s\n' "A. Concurrent calls in the IVR, G.711 both ways (hold ${HOLD}s, ${WINDOW}s window while all are up)" >>"$SUMMARY"
-A_HDR='calls|reached|ok|failed|srv CPU %core|CPU %/call|sipp CPU %core|box busy %|others %core|RSS MB|KB/call|heap KB/call|threads|goroutines|rx lost (CDR)|srv sock drops|tx % of prompts|at SIPp pkt/s/call|max jitter ms|min MOS|causes'
+A_HDR='calls|reached|ok|failed|srv CPU %core|CPU %/call|sipp CPU %core|pg CPU %core|box busy %|others %core|RSS MB|KB/call|heap KB/call|threads|goroutines|rx lost (CDR)|srv sock drops|tx % of prompts|at SIPp pkt/s/call|max jitter ms|min MOS|causes'
 A_ROWS=()
 level_failed=
 top_level=$(tr ' ' '\n' <<<"$LEVELS" | grep . | tail -n 1)
@@ -387,6 +406,7 @@ for N in $LEVELS; do
 		level_failed=$N
 		continue
 	}
+	wait_quiet "level $N"
 	rate=$(((N + RAMP - 1) / RAMP))
 	caller=+1999$(printf %07d "$N")
 	name=ivr-$N
@@ -412,8 +432,8 @@ for N in $LEVELS; do
 	s0=$(cpu_ticks "$SERVER_PID")
 	p0=$(cpu_ticks "$pid")
 	d0=$(sock_drops "$pid")
+	g0=$(pg_ticks)
 	read -r b0 t0 < <(sys_ticks)
-	kill -USR2 "$pid" 2>/dev/null || true
 	w0=$(date +%s.%N)
 	perf_pid=
 	if [[ ${BENCH_PERF:-} == 1 && $N == "$top_level" ]] && have perf; then
@@ -423,9 +443,10 @@ for N in $LEVELS; do
 	sleep "$WINDOW"
 	s1=$(cpu_ticks "$SERVER_PID")
 	p1=$(cpu_ticks "$pid")
+	g1=$(pg_ticks)
 	read -r b1 t1 < <(sys_ticks)
 	w1=$(date +%s.%N)
-	kill -USR2 "$pid" 2>/dev/null || true
+	kill -USR2 "$pid" 2>/dev/null || true # a screen dump for the record
 	scrape
 	active=$(metric hotline_active_calls)
 	heap=$(metric go_memstats_heap_inuse_bytes)
@@ -436,7 +457,6 @@ for N in $LEVELS; do
 	drops_sipp=$(sock_drops "$pid")
 	[[ -n $perf_pid ]] && wait "$perf_pid" 2>/dev/null || true
 	sleep 0.5 # the screen dump
-	rtp_out=$(screen_rate "$OUT/$name.screen" OUT)
 	cp "$OUT/$name.screen" "$OUT/$name.window.screen" 2>/dev/null || true
 	el=$(calc "%.3f" "$w1 - $w0")
 	# Calls end at HOLD; SIPp exits once all are done.
@@ -468,10 +488,13 @@ for N in $LEVELS; do
 	srv_cpu=$(calc "%.1f" "($s1 - $s0) / $HZ / $el * 100")
 	per_call=$(calc "%.4f" "($s1 - $s0) / $HZ / $el * 100 / $N")
 	sipp_cpu=$(calc "%.1f" "($p1 - $p0) / $HZ / $el * 100")
+	pg_cpu=$(calc "%.1f" "($g1 - $g0) / $HZ / $el * 100")
 	busy=$(calc "%.0f" "($b1 - $b0) / ($t1 - $t0 + 0.0001) * 100")
-	# CPU used by neither: other processes, and softirq time the kernel
-	# does not charge to a process.
-	others=$(calc "%.0f" "($b1 - $b0) / ($t1 - $t0 + 0.0001) * 100 * $NCPU - $srv_cpu - $sipp_cpu")
+	# CPU used by none of them: other processes, and softirq time the
+	# kernel does not charge to a process. Above 25% of a core the window
+	# is marked: someone else's work was competing for the CPUs.
+	others=$(calc "%.0f" "($b1 - $b0) / ($t1 - $t0 + 0.0001) * 100 * $NCPU - $srv_cpu - $sipp_cpu - $pg_cpu")
+	((others > 25)) && others="$others*"
 	kb_call=$(calc "%.1f" "($rss - $IDLE_RSS) / $N")
 	heap_call=$(calc "%.1f" "($heap - $IDLE_HEAP) / 1024 / $N")
 	srv_pps=$(calc "%.1f" "$sent / ($secs + 0.0001)")
@@ -481,9 +504,8 @@ for N in $LEVELS; do
 	# arrived at SIPp (SIPp cannot count them itself).
 	in_pps=$(calc "%.1f" "($drops_sipp - $d0) / $el / $N")
 	tx_pct=$(calc "%.1f" "$sent / ($expected + 0.0001) * 100")
-	out_pps=$(calc "%.1f" "$rtp_out * 1000 / 172 / $N")
-	echo "level=$N reached=$reached active_end=$active created=$created ok=$ok failed=$failed window=${el}s srv_ticks=$((s1 - s0)) sipp_ticks=$((p1 - p0)) rss_kb=$rss heap=$heap gor=$gor thr=$thr drops=$drops_srv/$drops_sipp cdr=$cdr_n sent=$sent expected=$expected recv=$recv lost=$lost call_s=$secs srv_pps=$srv_pps sipp_drops=$d0->$drops_sipp sipp_rtp_out_kBps=$rtp_out (=${out_pps} pkt/s/call) causes=$causes" >>"$OUT/levels.log"
-	A_ROWS+=("$N|$reached|$ok|$failed|$srv_cpu|$per_call|$sipp_cpu|$busy|$others|$((rss / 1024))|$kb_call|$heap_call|$thr|$gor|$lost|$drops_srv|$tx_pct|$in_pps|$maxj|$minmos|$causes")
+	echo "level=$N reached=$reached active_end=$active created=$created ok=$ok failed=$failed window=${el}s srv_ticks=$((s1 - s0)) sipp_ticks=$((p1 - p0)) rss_kb=$rss heap=$heap gor=$gor thr=$thr drops=$drops_srv/$drops_sipp cdr=$cdr_n sent=$sent expected=$expected recv=$recv lost=$lost call_s=$secs srv_pps=$srv_pps sipp_drops=$d0->$drops_sipp causes=$causes" >>"$OUT/levels.log"
+	A_ROWS+=("$N|$reached|$ok|$failed|$srv_cpu|$per_call|$sipp_cpu|$pg_cpu|$busy|$others|$((rss / 1024))|$kb_call|$heap_call|$thr|$gor|$lost|$drops_srv|$tx_pct|$in_pps|$maxj|$minmos|$causes")
 	log "A: $N: reached $reached, ok $ok, failed $failed, server ${srv_cpu}% (${per_call}%/call), sipp ${sipp_cpu}%, RSS $((rss / 1024)) MB, lost $lost"
 	if ! alive || ((reached < N)) || awk "BEGIN {exit !($failed > 0.001 * $N)}"; then
 		level_failed=$N
@@ -498,7 +520,7 @@ fi
 # ---- B: call setup rate ----------------------------------------------------------
 
 printf '%s\n' "B. Call setup rate (INVITE, 200, ACK, 1 s in the IVR, BYE; ${RATE_SECS}s per rate; server limits.max_cps $MAX_CPS)" >>"$SUMMARY"
-B_HDR='rate/s|achieved/s|calls|answered|503|failed|setup ms avg|srv CPU %core|sipp CPU %core|box busy %|others %core|RSS before MB|RSS peak MB|RSS after MB|peak active|recover s'
+B_HDR='rate/s|achieved/s|calls|answered|503|failed|CDR rows dropped|setup ms avg|srv CPU %core|sipp CPU %core|pg CPU %core|box busy %|others %core|RSS before MB|RSS peak MB|RSS after MB|peak active|recover s'
 B_ROWS=()
 alive && wait_idle 30 || true
 scrape
@@ -509,15 +531,17 @@ for R in $RATES; do
 		B_ROWS+=("$R|server not running")
 		continue
 	}
+	wait_quiet "rate $R"
 	n=$((R * RATE_SECS))
 	caller=+1998$(printf %07d "$R")
 	name=setup-$R
 	log "B: $R calls/s for ${RATE_SECS}s"
 	scrape
 	r503_0=$(metric 'hotline_sip_responses_total{code="503"}')
-	r200_0=$(metric 'hotline_sip_responses_total{code="200"}')
+	cdr_drop0=$(cdr_dropped)
 	rss0=$(rss_kb "$SERVER_PID")
 	s0=$(cpu_ticks "$SERVER_PID")
+	g0=$(pg_ticks)
 	read -r b0 t0 < <(sys_ticks)
 	w0=$(date +%s.%N)
 	sipp_bg "$name" -sf "$ROOT/bench/setup-call.xml" -s +15550100 -key caller "$caller" \
@@ -527,7 +551,15 @@ for R in $RATES; do
 	peak=0
 	p_last=0
 	rss_peak=$rss0
+	deadline=$(($(date +%s) + RATE_SECS * 2 + 45))
 	while kill -0 "$pid" 2>/dev/null; do
+		if (($(date +%s) > deadline)); then
+			log "sipp still running ${RATE_SECS}s + 45s after the start; stopped"
+			kill "$pid" 2>/dev/null || true
+			sleep 1
+			kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+			break
+		fi
 		p_last=$(cpu_ticks "$pid")
 		scrape
 		a=$(metric hotline_active_calls)
@@ -539,6 +571,7 @@ for R in $RATES; do
 	done
 	w1=$(date +%s.%N)
 	s1=$(cpu_ticks "$SERVER_PID")
+	g1=$(pg_ticks)
 	read -r b1 t1 < <(sys_ticks)
 	# Recovery: the first call that gets a 200 again after the overload,
 	# timed from the end of the load.
@@ -547,13 +580,14 @@ for R in $RATES; do
 	scrape
 	if (($(metric 'hotline_sip_responses_total{code="503"}') > r503_0)); then
 		tr0=$(date +%s.%N)
-		for ((i = 0; i < 60; i++)); do
+		tr_end=$(($(date +%s) + 30))
+		while (($(date +%s) < tr_end)); do
 			scrape
 			b503=$(metric 'hotline_sip_responses_total{code="503"}')
 			ctrl_port
-			if (cd "$WORK" && timeout 10 "$SIPP" -sf "$ROOT/bench/setup-call.xml" -s +15550100 -key caller +19970000000 \
+			if (cd "$WORK" && timeout 5 "$SIPP" -sf "$ROOT/bench/setup-call.xml" -s +15550100 -key caller +19970000000 \
 				-d 0 -m 1 -r 1 -i 127.0.0.1 -mi 127.0.0.1 -p "$SIPP_PORT" -cp "$SIPP_CTRL" -mp "$SIPP_MP" \
-				-timeout 8 "127.0.0.1:$SIP_PORT" >/dev/null 2>&1 </dev/null); then
+				-recv_timeout 3000 -timeout 4 "127.0.0.1:$SIP_PORT" >/dev/null 2>&1 </dev/null); then
 				scrape
 				if (($(metric 'hotline_sip_responses_total{code="503"}') == b503)); then
 					recover=$(calc "%.2f" "$(date +%s.%N) - $tr0")
@@ -571,17 +605,24 @@ for R in $RATES; do
 	created=$(csv_last "$OUT/$name.csv" 'TotalCallCreated')
 	ok=$(csv_last "$OUT/$name.csv" 'SuccessfulCall(C)')
 	failed=$(csv_last "$OUT/$name.csv" 'FailedCall(C)')
-	answered=$(sql "SELECT count(*) FROM calls WHERE from_number = '$caller' AND started_at >= '$T0' AND answered_at IS NOT NULL")
+	# Answered: the 200s SIPp received (its screen, dumped at exit); the
+	# CDRs can miss calls when the writer's queue overflows.
+	answered=$(awk '/ 200 <-+ +E-RTD1 / {print $4; exit}' "$OUT/$name.screen" 2>/dev/null)
+	answered=${answered:-0}
+	cdr_answered=$(sql "SELECT count(*) FROM calls WHERE from_number = '$caller' AND started_at >= '$T0' AND answered_at IS NOT NULL")
+	cdr_drop=$(($(cdr_dropped) - cdr_drop0))
 	elapsed_c=$(csv_last_str "$OUT/$name.csv" 'ElapsedTime(C)')
 	send_s=$(calc "%.3f" "$(dur_ms "$elapsed_c") / 1000 - 1")
 	achieved=$(calc "%.0f" "$created / ($send_s > 1 ? $send_s : $el)")
 	setup_ms=$(dur_ms "$(csv_last_str "$OUT/$name.csv" 'ResponseTime1(C)')")
 	srv_cpu=$(calc "%.1f" "($s1 - $s0) / $HZ / $el * 100")
 	sipp_cpu=$(calc "%.1f" "$p_last / $HZ / $el * 100")
+	pg_cpu=$(calc "%.1f" "($g1 - $g0) / $HZ / $el * 100")
 	busy=$(calc "%.0f" "($b1 - $b0) / ($t1 - $t0 + 0.0001) * 100")
-	others=$(calc "%.0f" "($b1 - $b0) / ($t1 - $t0 + 0.0001) * 100 * $NCPU - $srv_cpu - $sipp_cpu")
-	echo "rate=$R created=$created ok=$ok answered_cdr=$answered 503=$r503 failed=$failed elapsed=${el}s sipp_elapsed=$elapsed_c setup_ms=$setup_ms rss=$rss0->$rss1 peak_active=$peak recover=$recover" >>"$OUT/rates.log"
-	B_ROWS+=("$R|$achieved|$created|$answered|$r503|$failed|$setup_ms|$srv_cpu|$sipp_cpu|$busy|$others|$((rss0 / 1024))|$((rss_peak / 1024))|$((rss1 / 1024))|$peak|$recover")
+	others=$(calc "%.0f" "($b1 - $b0) / ($t1 - $t0 + 0.0001) * 100 * $NCPU - $srv_cpu - $sipp_cpu - $pg_cpu")
+	((others > 25)) && others="$others*"
+	echo "rate=$R created=$created ok=$ok answered=$answered cdr_answered=$cdr_answered cdr_dropped=$cdr_drop 503=$r503 failed=$failed elapsed=${el}s sipp_elapsed=$elapsed_c setup_ms=$setup_ms rss=$rss0->$rss1 peak_active=$peak recover=$recover" >>"$OUT/rates.log"
+	B_ROWS+=("$R|$achieved|$created|$answered|$r503|$failed|$cdr_drop|$setup_ms|$srv_cpu|$sipp_cpu|$pg_cpu|$busy|$others|$((rss0 / 1024))|$((rss_peak / 1024))|$((rss1 / 1024))|$peak|$recover")
 	log "B: $R/s: created $created, answered $answered, 503 $r503, failed $failed, server ${srv_cpu}%, RSS $((rss0 / 1024))->$((rss1 / 1024)) MB"
 done
 # Finished INVITE/BYE transactions live 32 s (64*T1) in the transaction

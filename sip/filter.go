@@ -83,6 +83,10 @@ type filterState struct {
 	answers *tokenBucket
 
 	logEvery, streamStall, streamIdle time.Duration
+	// symmetric: answer every UDP request at its source port, as if its
+	// top Via had rport (RFC 3581; force_rport elsewhere). Off: answers go
+	// where RFC 3261 18.2.2 says, the source address and the Via's port.
+	symmetric bool
 
 	answered, unanswerable, droppedResponses, keepAlives, closedStreams, rateLimited atomic.Uint64
 	lastLog                                                                          atomic.Int64
@@ -125,10 +129,13 @@ func (f *filterState) datagram(info sipmsg.TransportReadProps, data []byte) []by
 	}
 	data = data[i:]
 	r := scanMessage(data, false)
-	if r.code == 0 {
-		if r.rewrite {
-			return rewritten(data, r, false)
+	if r.code == 0 && (r.rewrite || f.symmetric && r.kind == kindRequest) {
+		if out := rewritten(data, r, false, f.symmetric && r.kind == kindRequest); out != nil {
+			return out
 		}
+		r.code, r.reason = 400, "Bad Request (malformed Via, From or To)"
+	}
+	if r.code == 0 {
 		return data
 	}
 	if n >= int(sipmsg.TransportBufferReadSize) {
@@ -139,12 +146,12 @@ func (f *filterState) datagram(info sipmsg.TransportReadProps, data []byte) []by
 	return nil
 }
 
-// rewritten is msg as sipgo needs it (validate_rewrite.go), or msg itself
-// should the rewrite not scan clean.
-func rewritten(msg []byte, r scanResult, stream bool) []byte {
-	out := rewriteMessage(msg, r.hdrEnd, r.branch2543)
+// rewritten is msg as sipgo needs it (validate_rewrite.go), nil should the
+// rewrite not scan clean (the headers are then too odd to be worth it).
+func rewritten(msg []byte, r scanResult, stream, rport bool) []byte {
+	out := rewriteMessage(msg, r.hdrEnd, r.branch2543, rport)
 	if r2 := scanMessage(out, stream); r2.code != 0 || r2.rewrite {
-		return msg
+		return nil
 	}
 	return out
 }
@@ -325,12 +332,17 @@ func (f *filterState) stream(info sipmsg.TransportReadProps, data []byte) []byte
 		}
 		end += i + len(crlfcrlf)
 		r := scanMessage(in[i:end], true)
-		if r.code == 0 {
-			if r.rewrite {
-				e.emitCopy(rewritten(in[i:end], r, true))
-			} else {
-				e.emit(i, end)
+		if r.code == 0 && r.rewrite {
+			if out := rewritten(in[i:end], r, true, false); out != nil {
+				e.emitCopy(out)
+				st.body = r.clen
+				i = end
+				continue
 			}
+			r.code, r.reason = 400, "Bad Request (malformed Via, From or To)"
+		}
+		if r.code == 0 {
+			e.emit(i, end)
 			st.body = r.clen
 			i = end
 			continue

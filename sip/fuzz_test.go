@@ -54,6 +54,16 @@ var extraSeeds = []string{
 	"OPTIONS sip:a@b SIP/2.0\nVia: SIP/2.0/UDP a;branch=z9hG4bK1\nCSeq: 1 OPTIONS\n\n",
 	"OPTIONS sip:[::1 SIP/2.0\r\nVia: SIP/2.0/UDP [::1;rport\r\nTo: \"a\\\r\nb\" <sip:a>\r\nRoute: <sip:a>, <sip:b:x>,\r\n\r\n",
 	"BYE sip:a@b:5060;transport=tcp?x=y SIP/2.0\r\nv: SIP/2.0/TCP h:1;branch=z9hG4bKx, SIP/2.0/UDP [::1]:5\r\nf: <sip:a@b>;tag=1\r\nt: sip:*\r\ni: x\r\nCSeq: 4294967296 BYE\r\nl: 3\r\n\r\nabc",
+	// Found by fuzzing: sipgo parses these, but its transaction key would
+	// find no branch and no From tag.
+	"REGISTER sip:0 SIP/2.0\r\nT::00\r\nF::00\r\nCAll-ID:0\r\nCSeq:0 REGISTER\r\nV:0/0/0 0;branch=z9hG4bK\"0000000000000000000000\"0000\r\n\r\n",
+	"REGISTER sip:0 SIP/2.0\r\nT::00\r\nF:<:00>0tag \r\nCAll-ID:0\r\nCSeq:0 REGISTER\r\nV:0/0/0 0\r\n\r\n",
+	"REGISTER sip:0 SIP/2.0\r\nV:0/0/0 000000;\r\nF::00\r\nT::00\r\nCAll-ID:0\r\nCSeq:0 REGISTER\r\n\r\n",
+	"OPTIONS sip:0 SIP/2.0\r\nT::00\r\nF::00\r\nV:// ,0000000\r\nCAll-ID:0\r\nCSeq:0 OPTIONS\r\n\r\n",
+	"OPTIONS sip:0 SIP/2.0\r\nT::00\r\nF:AA:\r\nV:0/0/0 0:\r\nCAll-ID:0\r\nCSeq:0 OPTIONS\r\n\r\n",
+	"INVITE sip:0 SIP/2.0\r\nT::00\r\nf::000\r\nCAll-ID:0000000000000000000\r\nCseq:0 INVITE\r\nV:000/ 00000/000 000000000;\n ,//0 0\r\n\r\n",
+	"INVITE sip:0 SIP/2.0\r\nT:AAA:\r\nF:<AAA:>0\r\ni:0\r\nCSeq:0 INVITE\r\nV:0/0/0 0;0=\"\r\n\r\n0",
+	"INVITE sip:0 SIP/2.0\r\nT::000\r\nF::00;tag==\r\nCAll-ID:0\r\nCSeq:0 INVITE\r\nV:0/0/0 0\r\n\r\n0",
 }
 
 // FuzzReadFilter: the filter never panics, and whatever it lets through is
@@ -66,9 +76,11 @@ func FuzzReadFilter(f *testing.F) {
 	}
 	for _, s := range extraSeeds {
 		f.Add([]byte(s), uint16(len(s)/3))
+		f.Add([]byte(s), uint16(len(s)/3+1)) // symmetric mode too
 	}
 	s := filterServer(f)
 	f.Fuzz(func(t *testing.T, data []byte, cut uint16) {
+		s.filter().symmetric = cut%2 == 1
 		in := append([]byte(nil), data...)
 		out, err := s.readFilter(udpProps, in)
 		if err != nil {
@@ -78,8 +90,18 @@ func FuzzReadFilter(f *testing.F) {
 			t.Fatalf("filter changed its input")
 		}
 		if len(out) > 0 {
-			if _, err := sipmsg.ParseMessage(append([]byte(nil), out...)); err != nil {
+			msg, err := sipmsg.ParseMessage(append([]byte(nil), out...))
+			if err != nil {
 				t.Fatalf("passed a datagram sipgo cannot parse: %v\n%q", err, out)
+			}
+			// sipgo's transaction key needs an RFC 3261 branch or a From
+			// tag; without either it answers 400 itself and logs an error.
+			if req, ok := msg.(*sipmsg.Request); ok {
+				branch, _ := req.Via().Params.Get("branch")
+				_, tag := req.From().Params.Get("tag")
+				if !(strings.HasPrefix(branch, "z9hG4bK") && len(branch) > 7) && !tag {
+					t.Fatalf("passed a request without branch or From tag:\n%q", out)
+				}
 			}
 		}
 		r := scanMessage(data, false)

@@ -114,6 +114,8 @@ type Metrics struct {
 	Requests  sync.Map           // method -> *atomic.Uint64
 }
 
+var raiseUDPLimit sync.Once
+
 // New makes a server; Serve starts it.
 func New(cfg Config, router Router, rec Recorder, eng MediaEngine) (*Server, error) {
 	if cfg.Logger == nil {
@@ -139,6 +141,13 @@ func New(cfg Config, router Router, rec Recorder, eng MediaEngine) (*Server, err
 		bucket:  newTokenBucket(cfg.MaxCPS),
 		ready:   make(chan struct{}),
 	}
+	// sipgo refuses to send a UDP message over UDPMTUSize-200 bytes and has
+	// no TCP fallback, so the answer to a request with long Via or
+	// Record-Route sets (RFC 4475 longreq), or a 200 with SDP behind them,
+	// would be lost. RFC 3261 18.2.2 sets no such limit on responses. It is
+	// a sipgo package variable; every server wants the same value, set once
+	// before any server runs.
+	raiseUDPLimit.Do(func() { sipmsg.UDPMTUSize = 65535 })
 	// sipgo logs every unparseable datagram with its bytes at error level:
 	// garbage on the port would flood the log, so it only gets warnings.
 	sipLog := cfg.Logger.With("component", "sipgo")

@@ -19,7 +19,10 @@ import (
 //     cases): method token, SIP version (505), Request-URI scheme (416),
 //     headers in the Request-URI, IPv6 references, required headers, single
 //     valued headers given twice, CSeq range and method, Content-Length,
-//     Require (420), and for INVITE the body type (415) and Accept (406).
+//     a top Via a response can be routed and matched by, Require (420), and
+//     for INVITE the body type (415) and Accept (406);
+//   - flags the valid messages sipgo would misread, for the filter to pass
+//     on rewritten (validate_rewrite.go).
 //
 // The scan allocates nothing for a well-formed message; the only copies are
 // of folded header lines, which sipgo folds the same way.
@@ -538,6 +541,9 @@ func (st *scanState) verdict(data []byte, hdrEnd int) scanResult {
 }
 
 func (st *scanState) requestChecks() {
+	if st.count[hVia] > 0 && !viaSane(st.topVia) {
+		st.fail(prioSyntax, 400, reasonMalformed[hVia])
+	}
 	// sipgo's transaction key: an RFC 3261 branch, else the From tag.
 	if st.count[hVia] > 0 && st.count[hFrom] > 0 && !viaHasBranch(st.topVia) && !addrHasTag(st.from) {
 		st.r.rewrite, st.r.branch2543 = true, true
@@ -574,6 +580,89 @@ func (st *scanState) done() scanResult {
 		st.r.reason = ""
 	}
 	return st.r
+}
+
+// viaSane: the top via-parm is token "/" token "/" token LWS host
+// [":" port] [";" params] (with LWS where RFC 3261 allows it). sipgo takes far
+// less for a Via, but then its transaction key or the route of the answer
+// may come from garbage.
+func viaSane(v []byte) bool {
+	p, _ := cutComma(v)
+	p = trimLWS(p)
+	for _, c := range p {
+		// Printable ASCII: sipgo trims Unicode spaces where RFC 3261 has
+		// none, and then misreads what follows.
+		if (c < 0x20 || c > 0x7e) && c != '\t' {
+			return false
+		}
+	}
+	for k := 0; k < 3; k++ {
+		n := 0
+		for n < len(p) && tokenChar[p[n]] {
+			n++
+		}
+		if n == 0 {
+			return false
+		}
+		p = p[n:]
+		if k < 2 {
+			if p = trimLWS(p); len(p) == 0 || p[0] != '/' {
+				return false
+			}
+			p = trimLWS(p[1:])
+		}
+	}
+	if len(p) == 0 || p[0] != ' ' && p[0] != '\t' {
+		return false
+	}
+	// sent-by: host [ ":" port ], then the parameters.
+	p = trimLWS(p)
+	if len(p) > 0 && p[0] == '[' {
+		end := bytes.IndexByte(p, ']')
+		if end < 2 {
+			return false
+		}
+		p = p[end+1:]
+	} else {
+		n := 0
+		for n < len(p) && (isLetter(p[n]) || isDigit(p[n]) || p[n] == '.' || p[n] == '-' || p[n] == '_') {
+			n++
+		}
+		if n == 0 {
+			return false
+		}
+		p = p[n:]
+	}
+	if p = trimLWS(p); len(p) > 0 && p[0] == ':' {
+		p = trimLWS(p[1:])
+		n := 0
+		for n < len(p) && isDigit(p[n]) {
+			n++
+		}
+		if n == 0 || n > 5 {
+			return false
+		}
+		p = p[n:]
+	}
+	// Parameters: none empty (sipgo misreads ";;branch=").
+	for p = trimLWS(p); len(p) > 0; {
+		if p[0] != ';' {
+			return false
+		}
+		p = trimLWS(p[1:])
+		if len(p) == 0 || p[0] == ';' || p[0] == '=' {
+			return false
+		}
+		i := bytes.IndexByte(p, ';')
+		if i < 0 {
+			break
+		}
+		if bytes.IndexByte(p[:i], '"') >= 0 {
+			break // a quoted value: no further checks
+		}
+		p = p[i:]
+	}
+	return true
 }
 
 // Methods Hotline's stack knows by name; anything else is unknown (501).

@@ -185,9 +185,12 @@ func appendCanonAddr(dst, v []byte) []byte {
 	return appendNoLWS(append(dst, v[:k]...), v[k:])
 }
 
-// param finds a header parameter by its exact name (as sipgo does),
-// tolerating LWS around ';' and '='.
-func param(params []byte, name string) ([]byte, bool) {
+// param finds a header parameter by its exact name as sipgo reads it: LWS
+// around ';' and '=' tolerated (the rewrite removes it), the last of equal
+// names wins (sipgo's HeaderParams.Add), and in a Via nothing from a quoted
+// value on is readable (sipgo's UnmarshalHeaderParams keys it by the rest of
+// the line and loses the ';' after it).
+func param(params []byte, name string, via bool) (val []byte, found bool) {
 	for len(params) > 0 {
 		var item []byte
 		if i := bytes.IndexByte(params, ';'); i >= 0 {
@@ -195,15 +198,29 @@ func param(params []byte, name string) ([]byte, bool) {
 		} else {
 			item, params = params, nil
 		}
-		key, val := item, []byte(nil)
-		if i := bytes.IndexByte(item, '='); i >= 0 {
-			key, val = item[:i], trimLWS(item[i+1:])
+		if via && bytes.IndexByte(item, '"') >= 0 {
+			break
+		}
+		// A Via parameter's name ends at its first '=', an address
+		// header's at its last (sipgo's two parsers differ).
+		key, v := item, []byte(nil)
+		i := bytes.IndexByte(item, '=')
+		if !via {
+			i = bytes.LastIndexByte(item, '=')
+		}
+		if i >= 0 {
+			key, v = item[:i], trimLWS(item[i+1:])
 		}
 		if string(trimLWS(key)) == name {
-			return val, true
+			val, found = v, true
 		}
 	}
-	return nil, false
+	return val, found
+}
+
+func hasParam(params []byte, name string) bool {
+	_, ok := param(params, name, true)
+	return ok
 }
 
 // viaHasBranch: the first via-parm has an RFC 3261 branch, by sipgo's test.
@@ -213,23 +230,21 @@ func viaHasBranch(v []byte) bool {
 	if i < 0 {
 		return false
 	}
-	b, ok := param(parm[i+1:], "branch")
+	b, ok := param(parm[i+1:], "branch", true)
 	return ok && len(b) > 7 && string(b[:7]) == "z9hG4bK"
 }
 
 func addrHasTag(v []byte) bool {
-	k := addrParamsAt(v)
-	if k >= len(v) {
-		return false
-	}
-	_, ok := param(v[k+1:], "tag")
+	// After a '>' all is parameters, even without a ';' (sipgo's way).
+	_, ok := param(v[addrParamsAt(v):], "tag", false)
 	return ok
 }
 
 // rewriteMessage returns a copy of msg (one message that passed the scan,
 // header section ending at hdrEnd) with Via, From and To in canonical form,
-// and with a made-up branch on the top Via when branch2543.
-func rewriteMessage(msg []byte, hdrEnd int, branch2543 bool) []byte {
+// with a made-up branch on the top Via when branch2543, and with rport on
+// it when rport (symmetric answers, RFC 3581).
+func rewriteMessage(msg []byte, hdrEnd int, branch2543, rport bool) []byte {
 	out := make([]byte, 0, len(msg)+64)
 	line, pos, _ := nextLine(msg, 0)
 	out = append(append(out, line...), "\r\n"...)
@@ -257,11 +272,16 @@ func rewriteMessage(msg []byte, hdrEnd int, branch2543 bool) []byte {
 		switch headerID(name) {
 		case hVia:
 			out = append(append(out, name...), ": "...)
-			if firstVia && branch2543 {
+			if firstVia && (branch2543 || rport) {
 				parm, rest := cutComma(value)
 				out = appendCanonVia(out, parm)
-				out = append(out, ";branch=z9hG4bK2543."...)
-				out = append(out, branch2543Of(msg, ruri)...)
+				if branch2543 {
+					out = append(out, ";branch=z9hG4bK2543."...)
+					out = append(out, branch2543Of(msg, ruri)...)
+				}
+				if i := bytes.IndexByte(parm, ';'); rport && (i < 0 || !hasParam(parm[i+1:], "rport")) {
+					out = append(out, ";rport"...)
+				}
 				if len(rest) > 0 {
 					out = appendCanonVia(append(out, ", "...), rest)
 				}
