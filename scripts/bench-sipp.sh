@@ -391,9 +391,11 @@ SUMMARY=$OUT/summary.txt
 # ---- A: concurrent IVR calls with media ----------------------------------------
 
 printf '%s\n' "A. Concurrent calls in the IVR, G.711 both ways (hold ${HOLD}s, ${WINDOW}s window while all are up)" >>"$SUMMARY"
-A_HDR='calls|reached|ok|failed|srv CPU %core|CPU %/call|sipp CPU %core|pg CPU %core|box busy %|others %core|RSS MB|KB/call|heap KB/call|threads|goroutines|rx lost (CDR)|srv sock drops|tx % of prompts|at SIPp pkt/s/call|max jitter ms|min MOS|causes'
+A_HDR='calls|reached|ok|failed|srv CPU %core|CPU %/call|sipp CPU %core|pg CPU %core|box busy %|others %core|RSS MB|RSS KB/call|KB/added call|heap in use KB/call|threads|goroutines|rx lost (CDR)|srv sock drops|tx % of prompts|at SIPp pkt/s/call|max jitter ms|min MOS|causes'
 A_ROWS=()
 level_failed=
+prev_n=0
+prev_rss=0
 top_level=$(tr ' ' '\n' <<<"$LEVELS" | grep . | tail -n 1)
 
 for N in $LEVELS; do
@@ -496,6 +498,13 @@ for N in $LEVELS; do
 	others=$(calc "%.0f" "($b1 - $b0) / ($t1 - $t0 + 0.0001) * 100 * $NCPU - $srv_cpu - $sipp_cpu - $pg_cpu")
 	((others > 25)) && others="$others*"
 	kb_call=$(calc "%.1f" "($rss - $IDLE_RSS) / $N")
+	# Marginal memory: RSS growth from the previous level, per added call.
+	# It does not depend on the idle baseline (start-up garbage the
+	# runtime has not returned yet, memory kept from earlier levels).
+	marg=-
+	((prev_n > 0 && N > prev_n)) && marg=$(calc "%.1f" "($rss - $prev_rss) / ($N - $prev_n)")
+	prev_n=$N
+	prev_rss=$rss
 	heap_call=$(calc "%.1f" "($heap - $IDLE_HEAP) / 1024 / $N")
 	srv_pps=$(calc "%.1f" "$sent / ($secs + 0.0001)")
 	# SIPp 3.6.1's rtp_stream sends every call's audio from its -mp socket
@@ -505,7 +514,7 @@ for N in $LEVELS; do
 	in_pps=$(calc "%.1f" "($drops_sipp - $d0) / $el / $N")
 	tx_pct=$(calc "%.1f" "$sent / ($expected + 0.0001) * 100")
 	echo "level=$N reached=$reached active_end=$active created=$created ok=$ok failed=$failed window=${el}s srv_ticks=$((s1 - s0)) sipp_ticks=$((p1 - p0)) rss_kb=$rss heap=$heap gor=$gor thr=$thr drops=$drops_srv/$drops_sipp cdr=$cdr_n sent=$sent expected=$expected recv=$recv lost=$lost call_s=$secs srv_pps=$srv_pps sipp_drops=$d0->$drops_sipp causes=$causes" >>"$OUT/levels.log"
-	A_ROWS+=("$N|$reached|$ok|$failed|$srv_cpu|$per_call|$sipp_cpu|$pg_cpu|$busy|$others|$((rss / 1024))|$kb_call|$heap_call|$thr|$gor|$lost|$drops_srv|$tx_pct|$in_pps|$maxj|$minmos|$causes")
+	A_ROWS+=("$N|$reached|$ok|$failed|$srv_cpu|$per_call|$sipp_cpu|$pg_cpu|$busy|$others|$((rss / 1024))|$kb_call|$marg|$heap_call|$thr|$gor|$lost|$drops_srv|$tx_pct|$in_pps|$maxj|$minmos|$causes")
 	log "A: $N: reached $reached, ok $ok, failed $failed, server ${srv_cpu}% (${per_call}%/call), sipp ${sipp_cpu}%, RSS $((rss / 1024)) MB, lost $lost"
 	if ! alive || ((reached < N)) || awk "BEGIN {exit !($failed > 0.001 * $N)}"; then
 		level_failed=$N
@@ -520,7 +529,7 @@ fi
 # ---- B: call setup rate ----------------------------------------------------------
 
 printf '%s\n' "B. Call setup rate (INVITE, 200, ACK, 1 s in the IVR, BYE; ${RATE_SECS}s per rate; server limits.max_cps $MAX_CPS)" >>"$SUMMARY"
-B_HDR='rate/s|achieved/s|calls|answered|503|failed|CDR rows dropped|setup ms avg|srv CPU %core|sipp CPU %core|pg CPU %core|box busy %|others %core|RSS before MB|RSS peak MB|RSS after MB|peak active|recover s'
+B_HDR='rate/s|achieved/s|calls|answered|503|failed|CDR rows dropped|setup ms avg|srv CPU %core|sipp CPU %core|pg CPU %core|box busy %|others %core|RSS before MB|RSS peak MB|RSS after MB|peak active|served again after s'
 B_ROWS=()
 alive && wait_idle 30 || true
 scrape
@@ -574,7 +583,9 @@ for R in $RATES; do
 	g1=$(pg_ticks)
 	read -r b1 t1 < <(sys_ticks)
 	# Recovery: the first call that gets a 200 again after the overload,
-	# timed from the end of the load.
+	# timed from the end of the load to the INVITE of that call (probes are
+	# single calls, one after the other; each takes ~1 s of SIPp start-up
+	# and teardown).
 	recover=-
 	r503_mid=$(metric 'hotline_sip_responses_total{code="503"}')
 	scrape
@@ -585,12 +596,14 @@ for R in $RATES; do
 			scrape
 			b503=$(metric 'hotline_sip_responses_total{code="503"}')
 			ctrl_port
+			tp=$(date +%s.%N)
 			if (cd "$WORK" && timeout 5 "$SIPP" -sf "$ROOT/bench/setup-call.xml" -s +15550100 -key caller +19970000000 \
 				-d 0 -m 1 -r 1 -i 127.0.0.1 -mi 127.0.0.1 -p "$SIPP_PORT" -cp "$SIPP_CTRL" -mp "$SIPP_MP" \
 				-recv_timeout 3000 -timeout 4 "127.0.0.1:$SIP_PORT" >/dev/null 2>&1 </dev/null); then
 				scrape
 				if (($(metric 'hotline_sip_responses_total{code="503"}') == b503)); then
-					recover=$(calc "%.2f" "$(date +%s.%N) - $tr0")
+					# When the probe that got through was sent.
+					recover=$(calc "%.2f" "$tp - $tr0")
 					break
 				fi
 			fi

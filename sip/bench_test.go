@@ -7,6 +7,9 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
+	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"testing"
 	"time"
@@ -143,7 +146,8 @@ func startBenchServer(b *testing.B) *benchServer {
 // Per-call client state.
 const (
 	stInvite = iota // INVITE sent, waiting for its 200
-	stBye           // ACK and BYE sent, waiting for the BYE's 200
+	stUp            // ACK sent, call held (hold mode)
+	stBye           // BYE sent, waiting for its 200
 	stDone
 )
 
@@ -158,6 +162,7 @@ type benchClient struct {
 	totag  [][]byte // To tag of each call's 200
 	ack    []byte   // scratch for ACK/BYE
 	rx     []byte
+	hold   bool // on a 200 to an INVITE: ACK only, the call stays up
 }
 
 var benchRound int
@@ -221,10 +226,10 @@ func (c *benchClient) send(p []byte) {
 	}
 }
 
-// sendAckBye acknowledges call i's 200 and hangs up at once. The ACK of a
-// 2xx is its own transaction (new branch); both carry the To tag.
-func (c *benchClient) sendAckBye(i int) {
-	for _, m := range [2]string{"ACK", "BYE"} {
+// sendInDialog sends ACK or BYE in call i's dialog. The ACK of a 2xx is
+// its own transaction (new branch); both carry the To tag.
+func (c *benchClient) sendInDialog(i int, methods ...string) {
+	for _, m := range methods {
 		cseq := "1 ACK"
 		br := "-a"
 		if m == "BYE" {
@@ -323,8 +328,13 @@ func (c *benchClient) handle(msg []byte) (int, bool) {
 			tag = tag[:k]
 		}
 		c.totag[i] = append(c.totag[i][:0], tag...)
+		if c.hold {
+			c.state[i] = stUp
+			c.sendInDialog(i, "ACK")
+			return i, true
+		}
 		c.state[i] = stBye
-		c.sendAckBye(i)
+		c.sendInDialog(i, "ACK", "BYE")
 	case bytes.HasSuffix(cseq, []byte("BYE")):
 		if c.state[i] != stBye {
 			return i, false
@@ -393,4 +403,128 @@ func (c *benchClient) drive(n, inflight int) {
 			}
 		}
 	}
+}
+
+// byeAll hangs up every held call, up to inflight at a time.
+func (c *benchClient) byeAll(inflight int) {
+	b := c.b
+	var up []int
+	for i, st := range c.state {
+		if st == stUp {
+			up = append(up, i)
+		}
+	}
+	next, done := 0, 0
+	for ; next < min(inflight, len(up)); next++ {
+		c.state[up[next]] = stBye
+		c.sendInDialog(up[next], "BYE")
+	}
+	for done < len(up) {
+		_ = c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		m, err := c.conn.Read(c.rx)
+		if err != nil {
+			b.Fatalf("hang-up: read after %d/%d calls: %v", done, len(up), err)
+		}
+		if _, finished := c.handle(c.rx[:m]); finished {
+			done++
+			if next < len(up) {
+				c.state[up[next]] = stBye
+				c.sendInDialog(up[next], "BYE")
+				next++
+			}
+		}
+	}
+}
+
+func waitActive(b *testing.B, s *sip.Server, want int64) {
+	b.Helper()
+	for deadline := time.Now().Add(10 * time.Second); s.ActiveCalls() != want; {
+		if time.Now().After(deadline) {
+			b.Fatalf("%d calls active, want %d", s.ActiveCalls(), want)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+type memPoint struct {
+	heap, stack uint64 // live heap after a full GC; goroutine stacks
+	goroutines  int
+}
+
+func measureMem() memPoint {
+	runtime.GC()
+	runtime.GC() // the second one finishes sweeping what the first freed
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return memPoint{heap: ms.HeapAlloc, stack: ms.StackInuse, goroutines: runtime.NumGoroutine()}
+}
+
+func heapProfile(b *testing.B, suffix string) {
+	prefix := os.Getenv("HOTLINE_BENCH_HEAPPROFILE")
+	if prefix == "" {
+		return
+	}
+	f, err := os.Create(prefix + "." + suffix + ".pb.gz")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkCallMemory is the memory of the SIP and media side of a call
+// (no IVR: the flow only waits), measured in the process that serves it:
+//
+//   - heap-B/call, stack-B/call, goroutines/call: 1000 calls up at once
+//     (answered, ACKed, media session started), after a full GC, over the
+//     idle server.
+//   - retained-B/call: once all of them have hung up (our BYE, the server's
+//     200) and the server has closed them, what stays live per finished
+//     call: finished transactions wait out their timers (Timer J, 64*T1 =
+//     32 s on UDP) before the transaction layer forgets them. At R calls/s
+//     this is held R*32 times over.
+//
+// HOTLINE_BENCH_HEAPPROFILE=PREFIX writes PREFIX.held.pb.gz and
+// PREFIX.retained.pb.gz (go tool pprof -sample_index=inuse_space).
+//
+//	go test -run '^$' -bench CallMemory -benchtime 3x ./sip/
+func BenchmarkCallMemory(b *testing.B) {
+	const calls = 1000
+	s := startBenchServer(b)
+	defer s.stop()
+	warm := newBenchClient(b, s.addr, 64)
+	warm.drive(64, 32)
+	warm.conn.Close()
+	waitActive(b, s.srv, 0)
+
+	var heap, stack, gor, retained float64
+	for i := 0; i < b.N; i++ {
+		c := newBenchClient(b, s.addr, calls)
+		c.hold = true
+		m0 := measureMem()
+		c.drive(calls, 32)
+		waitActive(b, s.srv, calls)
+		m1 := measureMem()
+		if i == 0 {
+			heapProfile(b, "held")
+		}
+		c.byeAll(32)
+		waitActive(b, s.srv, 0)
+		m2 := measureMem()
+		if i == 0 {
+			heapProfile(b, "retained")
+		}
+		c.conn.Close()
+		heap += (float64(m1.heap) - float64(m0.heap)) / calls
+		stack += (float64(m1.stack) - float64(m0.stack)) / calls
+		gor += float64(m1.goroutines-m0.goroutines) / calls
+		retained += (float64(m2.heap) - float64(m0.heap)) / calls
+	}
+	n := float64(b.N)
+	b.ReportMetric(heap/n, "heap-B/call")
+	b.ReportMetric(stack/n, "stack-B/call")
+	b.ReportMetric(gor/n, "goroutines/call")
+	b.ReportMetric(retained/n, "retained-B/call")
 }

@@ -14,6 +14,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"hotline/auth"
 )
 
 // Status is what the server reports about itself.
@@ -30,6 +32,9 @@ type Server struct {
 	Registry *prometheus.Registry
 	Logger   *slog.Logger
 	Version  string
+	// Auth authenticates /api/v1 requests; without it every route that
+	// needs a session answers 503.
+	Auth *auth.Service
 
 	listener net.Listener
 }
@@ -40,6 +45,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /api/v1/status", s.status)
 	mux.HandleFunc("GET /api/v1/openapi.json", s.openapi)
+	s.authRoutes(mux)
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API resource: "+r.URL.Path)
 	})
@@ -50,7 +56,7 @@ func (s *Server) Handler() http.Handler {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprint(w, "<!doctype html><title>Hotline</title><h1>Hotline</h1><p>The agent desktop arrives with the ACD. Health: <a href=/healthz>/healthz</a>, metrics: <a href=/metrics>/metrics</a>.</p>")
 	})
-	return mux
+	return s.sessionGate(mux)
 }
 
 // Listen binds the address (so a caller knows the port before Serve).
@@ -107,9 +113,14 @@ func (s *Server) openapi(w http.ResponseWriter, r *http.Request) {
 }
 
 var openAPIDoc = map[string]any{
-	"openapi": "3.1.0",
-	"info":    map[string]any{"title": "Hotline API", "version": "1"},
+	"openapi":    "3.1.0",
+	"info":       map[string]any{"title": "Hotline API", "version": "1"},
+	"components": openAPIComponents(),
 	"paths": map[string]any{
+		"/api/v1/login":  openAPILogin(),
+		"/api/v1/logout": openAPILogout(),
+		"/api/v1/me":     openAPIMe(),
+		"/api/v1/users":  openAPIUsers(),
 		"/api/v1/status": map[string]any{
 			"get": map[string]any{
 				"summary": "Server status",

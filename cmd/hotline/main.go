@@ -3,6 +3,7 @@
 //	hotline serve --config FILE [--sip ADDR:PORT] [--http ADDR:PORT] [--rtp-ports LO-HI] [--data DIR]
 //	hotline migrate
 //	hotline flow check [--prompts DIR] FILE...
+//	hotline user add|list|passwd ...
 package main
 
 import (
@@ -43,6 +44,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return flowCheckCmd(args[2:], stdout, stderr)
+	case "user":
+		err = userCmd(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "hotline", version)
 		return 0
@@ -69,6 +72,9 @@ func usage(w io.Writer) {
   hotline serve --config FILE [--sip ADDR:PORT] [--http ADDR:PORT] [--rtp-ports LO-HI] [--data DIR]
   hotline migrate
   hotline flow check [--prompts DIR] FILE...
+  hotline user add --tenant T --username U --role agent|supervisor|admin [--name NAME] [--password-stdin]
+  hotline user list --tenant T
+  hotline user passwd --tenant T --username U [--password-stdin]
 DATABASE_URL names the PostgreSQL database.
 `)
 }

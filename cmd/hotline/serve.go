@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
+	"hotline/auth"
 	"hotline/call"
 	"hotline/config"
 	"hotline/ivr"
@@ -35,6 +36,7 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	rtpPorts := fs.String("rtp-ports", "", "RTP port range LO-HI; overrides the file")
 	dataDir := fs.String("data", "", "data directory; overrides the file")
 	inband := fs.Bool("inband-dtmf", true, "detect DTMF tones in callers' audio")
+	demoUsers := fs.Bool("demo-users", true, "give the demo and acme tenants their documented users when they have none")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -83,6 +85,15 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := syncTenants(ctx, db, cfg); err != nil {
 		return err
 	}
+	authSvc, err := auth.New(db, auth.Config{Logger: log.With("component", "auth")})
+	if err != nil {
+		return err
+	}
+	if *demoUsers {
+		if err := ensureDemoUsers(ctx, authSvc, cfg, log); err != nil {
+			return err
+		}
+	}
 	if n, err := db.CloseOpenCalls(ctx, "server-restart"); err != nil {
 		return err
 	} else if n > 0 {
@@ -129,6 +140,7 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 		Registry: promReg,
 		Logger:   log.With("component", "http"),
 		Version:  version,
+		Auth:     authSvc,
 	}
 	if err := httpSrv.Listen(); err != nil {
 		return err
@@ -144,6 +156,7 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	g.Go(func() error { return eng.Run(gctx) })
 	g.Go(func() error { return sipSrv.Serve(gctx) })
 	g.Go(func() error { return httpSrv.Serve(gctx) })
+	g.Go(func() error { return authSvc.Run(gctx) })
 	log.Info("hotline serving", "sip", cfg.SIP.Listen, "http", cfg.HTTP.Listen, "rtp", fmt.Sprintf("%d-%d", cfg.RTP.PortMin, cfg.RTP.PortMax), "tenants", len(cfg.Tenants))
 	err = g.Wait()
 	fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
