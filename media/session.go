@@ -165,6 +165,8 @@ type Session struct {
 
 	rxMu sync.Mutex
 	st   rxStats // guarded by rxMu
+
+	fwd atomic.Pointer[forwarderRef] // bridge tap on received audio, see bridge.go
 }
 
 func packRxConf(codec, dtmfPT uint8, gen uint32) uint64 {
@@ -412,6 +414,8 @@ func (s *Session) sendFrame() {
 	var ok bool
 	if pl, isPlayer := s.src.(*Player); isPlayer {
 		ok = pl.fillPayload(payload, codec)
+	} else if ps, isPayload := s.src.(PayloadSource); isPayload {
+		ok = ps.FillPayload(payload, codec)
 	} else if ok = s.src.ReadFrame(s.frame[:]); ok {
 		encode(codec, payload, s.frame[:])
 	}
@@ -667,6 +671,9 @@ func (s *Session) handlePacket(b []byte, src netip.AddrPort, mono int64) {
 	case isAudio:
 		if s.ev.pendingLost(mono) {
 			s.emitEvent()
+		}
+		if f := s.fwd.Load(); f != nil {
+			f.f.ForwardRTP(pt, s.hdr.Timestamp, s.hdr.Marker, payload)
 		}
 		s.inbandDetect(pt, payload, mono)
 	}

@@ -1,0 +1,623 @@
+// Package webrtc is the agent's media leg: one pion/webrtc PeerConnection
+// per agent call, bridged to the caller's media.Session.
+//
+// Toward the browser we offer PCMU only, so a PCMU caller's payloads are
+// relayed without decoding (a PCMA caller costs a table lookup per byte).
+// Signalling (the agent's WebSocket) is the owner's business: the Leg
+// produces an offer and candidates as strings and takes the answer and the
+// browser's candidates back. DTLS-SRTP is pion's default and is kept.
+//
+// Goroutines: pion runs its own (ICE, DTLS, SRTP), all ended by Close. The
+// Leg adds three, all ended by Close as well: the reader of the browser's
+// audio track, the drain of RTCP arriving for our sender (pion needs it
+// read), and the one that delivers state changes in order.
+package webrtc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
+	pion "github.com/pion/webrtc/v4"
+
+	"hotline/media"
+)
+
+var (
+	// ErrNoCommonCodec: the browser's answer does not accept PCMU, the only
+	// codec we offer. The owner should fail the offer to this agent.
+	ErrNoCommonCodec = errors.New("webrtc: no common codec (PCMU required)")
+	// ErrOpusUnsupported: Opus toward the browser is not implemented yet.
+	ErrOpusUnsupported = errors.New("webrtc: opus is not supported yet; only PCMU can be offered")
+	// ErrClosed is returned for operations on a closed Leg.
+	ErrClosed = errors.New("webrtc: leg closed")
+)
+
+// ICEServer is a STUN or TURN server, as in the browser's RTCIceServer.
+type ICEServer struct {
+	URLs       []string
+	Username   string
+	Credential string
+}
+
+// Config of one Leg. Callbacks are fixed at creation so that no event can
+// arrive before its handler is installed.
+type Config struct {
+	CallID string
+	// ICEServers may be empty: host candidates only (agents on the LAN).
+	ICEServers []ICEServer
+	// PortMin..PortMax limit the UDP ports ICE binds; both zero: any port.
+	PortMin, PortMax uint16
+	// Loopback also gathers 127.0.0.1 candidates (tests, single-host setups).
+	Loopback bool
+	// Opus asks for Opus toward the browser; not supported yet (an error).
+	Opus bool
+	// DisconnectedAfter and FailedAfter: silence on the ICE connection
+	// before the state becomes disconnected, then failed. Defaults 3 s and
+	// 10 s (pion's are 5 s and 25 s): a vanished browser should give the
+	// caller back to the queue quickly. KeepAlive defaults to 1 s.
+	DisconnectedAfter, FailedAfter, KeepAlive time.Duration
+	// OnCandidate receives each local ICE candidate as the JSON of an
+	// RTCIceCandidateInit, ready for the browser's addIceCandidate; nil
+	// once gathering is complete. Without OnCandidate, Offer waits for
+	// gathering and puts every candidate in the SDP (no trickle).
+	OnCandidate func(candidateJSON []byte)
+	// OnState receives state changes in order, on a goroutine of the Leg.
+	// It may call Close.
+	OnState func(State)
+	Logger  *slog.Logger
+}
+
+// State of the agent's connection.
+type State int
+
+const (
+	StateNew State = iota
+	StateConnecting
+	StateConnected
+	StateDisconnected // no traffic for a while; may recover
+	StateFailed       // gave up; the owner should requeue the caller
+	StateClosed       // closed by either side
+)
+
+func (s State) String() string {
+	switch s {
+	case StateNew:
+		return "new"
+	case StateConnecting:
+		return "connecting"
+	case StateConnected:
+		return "connected"
+	case StateDisconnected:
+		return "disconnected"
+	case StateFailed:
+		return "failed"
+	case StateClosed:
+		return "closed"
+	}
+	return fmt.Sprintf("State(%d)", int(s))
+}
+
+func fromPion(s pion.PeerConnectionState) State {
+	switch s {
+	case pion.PeerConnectionStateConnecting:
+		return StateConnecting
+	case pion.PeerConnectionStateConnected:
+		return StateConnected
+	case pion.PeerConnectionStateDisconnected:
+		return StateDisconnected
+	case pion.PeerConnectionStateFailed:
+		return StateFailed
+	case pion.PeerConnectionStateClosed:
+		return StateClosed
+	}
+	return StateNew
+}
+
+// Stats are packet counts of the bridge.
+type Stats struct {
+	PacketsToAgent, BytesToAgent     uint64 // caller audio sent to the browser
+	PacketsFromAgent, BytesFromAgent uint64 // browser audio received
+	SendErrors                       uint64
+	Jitter                           media.JitterStats // repairs on the agent's audio
+}
+
+// Leg is one agent's peer connection.
+type Leg struct {
+	cfg   Config
+	log   *slog.Logger
+	pc    *pion.PeerConnection
+	track *pion.TrackLocalStaticRTP
+	jb    *media.JitterBuffer
+
+	mu        sync.Mutex
+	sess      *media.Session // attached session, guarded by mu
+	answered  bool
+	pending   []pion.ICECandidateInit // browser candidates that beat the answer
+	closed    bool
+	stateKick chan struct{}
+	done      chan struct{}
+	wg        sync.WaitGroup // track reader and RTCP drain
+	stateDone chan struct{}
+	inState   atomic.Bool // the state goroutine is inside OnState
+
+	attached atomic.Bool
+	// Forward path. fwdMu is uncontended except for the moment Attach
+	// moves the bridge to another session while the old session's receive
+	// goroutine is still inside ForwardRTP.
+	fwdMu      sync.Mutex
+	pkt        rtp.Packet
+	fwdBuf     [1500]byte
+	seq        uint16
+	tsOff      uint32
+	fwdStarted bool
+
+	toPkts, toBytes, fromPkts, fromBytes, sendErrs atomic.Uint64
+}
+
+// New creates a Leg. It does not touch the network until Offer.
+func New(cfg Config) (*Leg, error) {
+	if cfg.Opus {
+		return nil, ErrOpusUnsupported
+	}
+	if cfg.PortMax < cfg.PortMin {
+		return nil, fmt.Errorf("webrtc: port range %d-%d is empty", cfg.PortMin, cfg.PortMax)
+	}
+	if cfg.DisconnectedAfter <= 0 {
+		cfg.DisconnectedAfter = 3 * time.Second
+	}
+	if cfg.FailedAfter <= 0 {
+		cfg.FailedAfter = 10 * time.Second
+	}
+	if cfg.KeepAlive <= 0 {
+		cfg.KeepAlive = time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+
+	// A MediaEngine is per PeerConnection in pion; registering only PCMU
+	// is what makes the offer PCMU-only.
+	var me pion.MediaEngine
+	if err := me.RegisterCodec(pion.RTPCodecParameters{
+		RTPCodecCapability: pion.RTPCodecCapability{MimeType: pion.MimeTypePCMU, ClockRate: 8000, Channels: 1},
+		PayloadType:        0,
+	}, pion.RTPCodecTypeAudio); err != nil {
+		return nil, fmt.Errorf("webrtc: register PCMU: %w", err)
+	}
+	var se pion.SettingEngine
+	if cfg.PortMin != 0 || cfg.PortMax != 0 {
+		if err := se.SetEphemeralUDPPortRange(cfg.PortMin, cfg.PortMax); err != nil {
+			return nil, fmt.Errorf("webrtc: port range %d-%d: %w", cfg.PortMin, cfg.PortMax, err)
+		}
+	}
+	se.SetICETimeouts(cfg.DisconnectedAfter, cfg.FailedAfter, cfg.KeepAlive)
+	se.SetIncludeLoopbackCandidate(cfg.Loopback)
+	// No interceptors (NACK, TWCC, RTCP reports; pion adds them unless
+	// given an empty registry): G.711 voice is not retransmitted or
+	// bandwidth-adapted, and the report interceptors allocate per
+	// received packet. DTLS-SRTP is not an interceptor and stays.
+	api := pion.NewAPI(pion.WithMediaEngine(&me), pion.WithSettingEngine(se),
+		pion.WithInterceptorRegistry(&interceptor.Registry{}))
+
+	pcCfg := pion.Configuration{}
+	for _, s := range cfg.ICEServers {
+		pcCfg.ICEServers = append(pcCfg.ICEServers, pion.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
+	}
+	pc, err := api.NewPeerConnection(pcCfg)
+	if err != nil {
+		return nil, fmt.Errorf("webrtc: new peer connection: %w", err)
+	}
+	l := &Leg{
+		cfg:       cfg,
+		log:       cfg.Logger.With("call_id", cfg.CallID, "leg", "webrtc"),
+		pc:        pc,
+		jb:        media.NewJitterBuffer(),
+		stateKick: make(chan struct{}, 1),
+		done:      make(chan struct{}),
+		stateDone: make(chan struct{}),
+	}
+	l.track, err = pion.NewTrackLocalStaticRTP(
+		pion.RTPCodecCapability{MimeType: pion.MimeTypePCMU, ClockRate: 8000, Channels: 1}, "audio", "hotline-"+cfg.CallID)
+	if err != nil {
+		pc.Close()
+		return nil, fmt.Errorf("webrtc: new track: %w", err)
+	}
+	tr, err := pc.AddTransceiverFromTrack(l.track, pion.RTPTransceiverInit{Direction: pion.RTPTransceiverDirectionSendrecv})
+	if err != nil {
+		pc.Close()
+		return nil, fmt.Errorf("webrtc: add transceiver: %w", err)
+	}
+	sender := tr.Sender()
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		// Read (and discard) RTCP for our sender: pion delivers it
+		// through a buffer that must be drained. Ends when pc closes.
+		var b [1500]byte
+		for {
+			if _, _, err := sender.Read(b[:]); err != nil {
+				return
+			}
+		}
+	}()
+	pc.OnTrack(l.onTrack)
+	pc.OnICECandidate(func(c *pion.ICECandidate) {
+		cb := l.cfg.OnCandidate
+		if cb == nil {
+			return
+		}
+		if c == nil {
+			cb(nil)
+			return
+		}
+		b, err := json.Marshal(c.ToJSON())
+		if err != nil {
+			l.log.Warn("encode ICE candidate", "err", err)
+			return
+		}
+		cb(b)
+	})
+	// pion calls this on a new goroutine per change, so changes can be
+	// seen out of order; the state goroutine reads the current state
+	// instead and reports only real changes.
+	pc.OnConnectionStateChange(func(pion.PeerConnectionState) { l.kick() })
+	go l.stateLoop()
+	return l, nil
+}
+
+func (l *Leg) kick() {
+	select {
+	case l.stateKick <- struct{}{}:
+	default:
+	}
+}
+
+func (l *Leg) stateLoop() {
+	defer close(l.stateDone)
+	last := StateNew
+	report := func(s State) {
+		if s == last {
+			return
+		}
+		last = s
+		l.log.Info("agent leg state", "state", s.String())
+		if cb := l.cfg.OnState; cb != nil {
+			l.inState.Store(true)
+			cb(s)
+			l.inState.Store(false)
+		}
+	}
+	for {
+		select {
+		case <-l.stateKick:
+			report(fromPion(l.pc.ConnectionState()))
+			if last == StateClosed {
+				return
+			}
+		case <-l.done:
+			report(StateClosed)
+			return
+		}
+	}
+}
+
+// Offer creates our SDP offer (audio, sendrecv, PCMU only) and starts ICE
+// gathering. With Config.OnCandidate the candidates trickle out through it
+// and the offer returns at once; without, Offer waits (bounded by ctx)
+// until gathering is complete and the SDP carries every candidate.
+func (l *Leg) Offer(ctx context.Context) (string, error) {
+	if l.isClosed() {
+		return "", ErrClosed
+	}
+	offer, err := l.pc.CreateOffer(nil)
+	if err != nil {
+		return "", fmt.Errorf("webrtc: create offer: %w", err)
+	}
+	var gathered <-chan struct{}
+	if l.cfg.OnCandidate == nil {
+		gathered = pion.GatheringCompletePromise(l.pc)
+	}
+	if err := l.pc.SetLocalDescription(offer); err != nil {
+		return "", fmt.Errorf("webrtc: set local description: %w", err)
+	}
+	if gathered != nil {
+		select {
+		case <-gathered:
+		case <-ctx.Done():
+			return "", fmt.Errorf("webrtc: gathering candidates: %w", context.Cause(ctx))
+		}
+	}
+	return l.pc.LocalDescription().SDP, nil
+}
+
+// SetAnswer applies the browser's answer. It fails with ErrNoCommonCodec
+// when the answer's audio section does not carry PCMU.
+func (l *Leg) SetAnswer(answerSDP string) error {
+	if l.isClosed() {
+		return ErrClosed
+	}
+	var sd sdp.SessionDescription
+	if err := sd.UnmarshalString(answerSDP); err != nil {
+		return fmt.Errorf("webrtc: malformed answer: %w", err)
+	}
+	if !hasPCMU(&sd) {
+		return ErrNoCommonCodec
+	}
+	if err := l.pc.SetRemoteDescription(pion.SessionDescription{Type: pion.SDPTypeAnswer, SDP: answerSDP}); err != nil {
+		return fmt.Errorf("webrtc: set remote description: %w", err)
+	}
+	l.mu.Lock()
+	l.answered = true
+	pending := l.pending
+	l.pending = nil
+	l.mu.Unlock()
+	for _, c := range pending {
+		if err := l.pc.AddICECandidate(c); err != nil {
+			l.log.Warn("early ICE candidate rejected", "err", err)
+		}
+	}
+	return nil
+}
+
+// hasPCMU reports whether an audio section accepts PCMU: static payload
+// type 0 in the format list, or any type mapped to PCMU/8000.
+func hasPCMU(sd *sdp.SessionDescription) bool {
+	for _, m := range sd.MediaDescriptions {
+		if m.MediaName.Media != "audio" || m.MediaName.Port.Value == 0 {
+			continue
+		}
+		formats := make(map[string]bool, len(m.MediaName.Formats))
+		for _, f := range m.MediaName.Formats {
+			formats[f] = true
+		}
+		if formats["0"] {
+			// Static type 0 is PCMU unless an rtpmap says otherwise.
+			if enc := rtpmapOf(m, "0"); enc == "" || strings.HasPrefix(strings.ToUpper(enc), "PCMU/8000") {
+				return true
+			}
+		}
+		for _, a := range m.Attributes {
+			if a.Key != "rtpmap" {
+				continue
+			}
+			pt, enc, ok := strings.Cut(a.Value, " ")
+			if ok && formats[pt] && strings.HasPrefix(strings.ToUpper(enc), "PCMU/8000") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func rtpmapOf(m *sdp.MediaDescription, pt string) string {
+	for _, a := range m.Attributes {
+		if a.Key == "rtpmap" {
+			if p, enc, ok := strings.Cut(a.Value, " "); ok && p == pt {
+				return enc
+			}
+		}
+	}
+	return ""
+}
+
+// AddCandidate takes a browser candidate (the JSON of RTCIceCandidate or
+// RTCIceCandidateInit; an empty candidate means end of candidates).
+// Candidates arriving before the answer are kept and applied with it, as
+// a WebSocket may deliver them in any order relative to it.
+func (l *Leg) AddCandidate(candidateJSON []byte) error {
+	var c pion.ICECandidateInit
+	if err := json.Unmarshal(candidateJSON, &c); err != nil {
+		return fmt.Errorf("webrtc: malformed candidate: %w", err)
+	}
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return ErrClosed
+	}
+	if !l.answered {
+		if len(l.pending) >= 64 {
+			l.mu.Unlock()
+			return errors.New("webrtc: too many candidates before the answer")
+		}
+		l.pending = append(l.pending, c)
+		l.mu.Unlock()
+		return nil
+	}
+	l.mu.Unlock()
+	if err := l.pc.AddICECandidate(c); err != nil {
+		return fmt.Errorf("webrtc: add candidate: %w", err)
+	}
+	return nil
+}
+
+// Attach bridges sess both ways: the caller's received audio goes to the
+// browser and the browser's audio becomes the session's source. The
+// source it replaces (ringback, music) is not stopped: its owner stops it.
+// Attaching again (another session) moves the bridge.
+func (l *Leg) Attach(sess *media.Session) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return
+	}
+	if l.sess != nil && l.sess != sess {
+		l.sess.SetForwarder(nil)
+	}
+	l.sess = sess
+	l.jb.Reset()
+	l.attached.Store(true)
+	sess.SetForwarder(l)
+	sess.SetSource(l.jb)
+}
+
+// Detach stops forwarding both ways. The session keeps running (the caller
+// keeps their place and hears whatever the owner plays next); a source the
+// owner put on the session meanwhile (music on hold) is left alone.
+func (l *Leg) Detach() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.detachLocked()
+}
+
+func (l *Leg) detachLocked() {
+	l.attached.Store(false)
+	l.jb.Stop()
+	if l.sess != nil {
+		l.sess.SetForwarder(nil)
+		l.sess = nil
+	}
+}
+
+// Source is the agent's audio as a media.Source, to put back on the
+// session after hold (music on hold replaced it). Buffered audio from
+// before the swap is discarded, as it is stale.
+func (l *Leg) Source() media.Source {
+	l.jb.Reset()
+	if !l.attached.Load() {
+		l.jb.Stop()
+	}
+	return l.jb
+}
+
+// ForwardRTP implements media.Forwarder: the caller's payload goes to the
+// browser. It runs on the caller session's receive goroutine, one call at
+// a time; pion copies (encrypts) the packet before WriteRTP returns.
+func (l *Leg) ForwardRTP(pt media.PayloadType, ts uint32, marker bool, payload []byte) {
+	// Before DTLS is up pion drops the packet anyway; skipping it here
+	// keeps the counters honest. Both checks are atomic loads.
+	if !l.attached.Load() || l.pc.ConnectionState() != pion.PeerConnectionStateConnected {
+		return
+	}
+	l.fwdMu.Lock()
+	defer l.fwdMu.Unlock()
+	n := min(len(payload), len(l.fwdBuf))
+	// PCMU is all we offer: a PCMA caller is converted byte by byte.
+	media.TranscodeG711(l.fwdBuf[:n], payload[:n], pt, media.PTPCMU)
+	if !l.fwdStarted {
+		// Random bases, as RFC 3550 asks; the caller's clock base and
+		// sequence space stay on the SIP side.
+		l.fwdStarted = true
+		l.tsOff, l.seq = rand.Uint32(), uint16(rand.Uint32())
+	}
+	l.pkt.Header = rtp.Header{
+		Version:        2,
+		Marker:         marker,
+		PayloadType:    media.PTPCMU,
+		SequenceNumber: l.seq,
+		Timestamp:      ts + l.tsOff,
+	}
+	l.pkt.Payload = l.fwdBuf[:n]
+	l.seq++
+	if err := l.track.WriteRTP(&l.pkt); err != nil {
+		l.sendErrs.Add(1)
+		return
+	}
+	l.toPkts.Add(1)
+	l.toBytes.Add(uint64(n))
+}
+
+// onTrack reads the browser's audio into the jitter buffer until the
+// connection closes. pion runs it on its own goroutine per track; wg lets
+// Close wait for it.
+func (l *Leg) onTrack(t *pion.TrackRemote, _ *pion.RTPReceiver) {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return
+	}
+	l.wg.Add(1)
+	l.mu.Unlock()
+	defer l.wg.Done()
+	if t.Kind() != pion.RTPCodecTypeAudio {
+		return
+	}
+	var (
+		buf [1500]byte
+		h   rtp.Header
+	)
+	for {
+		// Read + Header.Unmarshal instead of ReadRTP, which allocates a
+		// packet per read.
+		n, _, err := t.Read(buf[:])
+		if err != nil {
+			return
+		}
+		hl, err := h.Unmarshal(buf[:n])
+		if err != nil || hl > n {
+			continue
+		}
+		end := n
+		if h.Padding && n > hl {
+			end -= int(buf[n-1])
+		}
+		if end < hl {
+			continue
+		}
+		l.fromPkts.Add(1)
+		l.fromBytes.Add(uint64(end - hl))
+		if l.attached.Load() {
+			l.jb.Write(h.PayloadType, h.Timestamp, buf[hl:end])
+		}
+	}
+}
+
+// Stats returns packet counts both ways.
+func (l *Leg) Stats() Stats {
+	return Stats{
+		PacketsToAgent:   l.toPkts.Load(),
+		BytesToAgent:     l.toBytes.Load(),
+		PacketsFromAgent: l.fromPkts.Load(),
+		BytesFromAgent:   l.fromBytes.Load(),
+		SendErrors:       l.sendErrs.Load(),
+		Jitter:           l.jb.Stats(),
+	}
+}
+
+// State is the current connection state.
+func (l *Leg) State() State { return fromPion(l.pc.ConnectionState()) }
+
+func (l *Leg) isClosed() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.closed
+}
+
+// Close detaches, closes the peer connection (the browser sees the DTLS
+// close) and waits for the Leg's goroutines. OnState gets StateClosed.
+// It is idempotent and may be called from OnState.
+func (l *Leg) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closed = true
+	l.detachLocked()
+	l.mu.Unlock()
+
+	err := l.pc.Close()
+	close(l.done)
+	l.wg.Wait()
+	// From inside OnState the state goroutine is our caller: it exits
+	// right after the callback returns, as done is closed. (A Close on
+	// another goroutine during a callback skips the wait too; the
+	// goroutine still ends as soon as the callback returns.)
+	if !l.inState.Load() {
+		<-l.stateDone
+	}
+	if err != nil {
+		return fmt.Errorf("webrtc: close: %w", err)
+	}
+	return nil
+}
