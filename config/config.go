@@ -6,9 +6,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -75,6 +77,7 @@ type Tenant struct {
 	Music    string            `yaml:"music"`
 	Flows    map[string]string `yaml:"flows"`
 	Numbers  []Number          `yaml:"numbers"`
+	Queues   []Queue           `yaml:"queues"`
 
 	Location *time.Location `yaml:"-"`
 	Allow    []netip.Prefix `yaml:"-"`
@@ -90,6 +93,41 @@ type Number struct {
 	// AnswerDelay rings this long before the IVR answers (0: at once).
 	AnswerDelay Duration `yaml:"answer_delay"`
 }
+
+// Queue is one of a tenant's ACD queues. A tenant without queues keeps the
+// flows' queue steps as music-only holding.
+type Queue struct {
+	Name string `yaml:"name"`
+	// Strategy: longest_idle (default), fewest_calls, round_robin,
+	// ring_all or skills_weighted.
+	Strategy string `yaml:"strategy"`
+	// Skills every call of the queue requires: skill name -> minimum level
+	// (1-100).
+	Skills      map[string]int `yaml:"skills"`
+	RingTimeout Duration       `yaml:"ring_timeout"` // 0: 20s
+	WrapUp      Duration       `yaml:"wrap_up"`
+	// MaxWait moves a caller to Overflow (another queue of the tenant), or
+	// back to the flow (its queue step's timeout_step, else hang-up).
+	MaxWait  Duration `yaml:"max_wait"`
+	Overflow string   `yaml:"overflow"`
+	// AnnounceEvery is the period of position and estimated-wait
+	// announcements between hold music: 0 means DefaultAnnounceEvery, a
+	// negative value turns them off.
+	AnnounceEvery Duration `yaml:"announce_every"`
+	// HandleTime is the assumed average handle time for estimated waits
+	// until the queue has handled calls; 0 leaves the wait unannounced.
+	HandleTime Duration `yaml:"handle_time"`
+	// Music is the hold music class; "" uses the flow step's.
+	Music string `yaml:"music"`
+}
+
+// QueueStrategies lists the strategies a queue may name.
+func QueueStrategies() []string {
+	return []string{"longest_idle", "fewest_calls", "round_robin", "ring_all", "skills_weighted"}
+}
+
+// DefaultAnnounceEvery is the announcement period when a queue sets none.
+const DefaultAnnounceEvery = 30 * time.Second
 
 // Duration accepts Go duration strings ("30s", "1m") in YAML.
 type Duration time.Duration
@@ -248,11 +286,83 @@ func Parse(path string, data []byte) (*Config, error) {
 				bad(at("numbers", strconv.Itoa(j), "flow"), "tenant %s: number %s names flow %q, which is not in flows", t.ID, norm, n.Flow)
 			}
 		}
+		checkQueues(t, func(j int, keys ...string) int {
+			return at(append([]string{"queues", strconv.Itoa(j)}, keys...)...)
+		}, bad)
 	}
 	if len(errs) > 0 {
 		return nil, errs
 	}
 	return cfg, nil
+}
+
+// checkQueues validates a tenant's queues and fills their defaults.
+func checkQueues(t *Tenant, at func(j int, keys ...string) int, bad func(line int, format string, args ...any)) {
+	names := map[string]bool{}
+	for _, q := range t.Queues {
+		names[q.Name] = true
+	}
+	seen := map[string]bool{}
+	for j := range t.Queues {
+		q := &t.Queues[j]
+		if !validQueueName(q.Name) {
+			bad(at(j, "name"), "tenant %s: queue name %q: use letters, digits, '_' and '-'", t.ID, q.Name)
+		} else if seen[q.Name] {
+			bad(at(j, "name"), "tenant %s: queue %q defined twice", t.ID, q.Name)
+		}
+		seen[q.Name] = true
+		if q.Strategy == "" {
+			q.Strategy = "longest_idle"
+		} else if !slices.Contains(QueueStrategies(), q.Strategy) {
+			bad(at(j, "strategy"), "tenant %s: queue %s: unknown strategy %q (want one of %s)", t.ID, q.Name, q.Strategy, strings.Join(QueueStrategies(), ", "))
+		}
+		for _, skill := range slices.Sorted(maps.Keys(q.Skills)) {
+			if lvl := q.Skills[skill]; skill == "" || lvl < 1 || lvl > 100 {
+				bad(at(j, "skills", skill), "tenant %s: queue %s: skill %q level %d: want 1-100", t.ID, q.Name, skill, lvl)
+			}
+		}
+		for _, d := range []struct {
+			key string
+			v   Duration
+		}{{"ring_timeout", q.RingTimeout}, {"wrap_up", q.WrapUp}, {"max_wait", q.MaxWait}, {"handle_time", q.HandleTime}} {
+			if d.v < 0 {
+				bad(at(j, d.key), "tenant %s: queue %s: %s must not be negative", t.ID, q.Name, d.key)
+			}
+		}
+		switch {
+		case q.AnnounceEvery == 0:
+			q.AnnounceEvery = Duration(DefaultAnnounceEvery)
+		case q.AnnounceEvery < 0:
+			q.AnnounceEvery = 0 // announcements off
+		case q.AnnounceEvery < Duration(time.Second):
+			bad(at(j, "announce_every"), "tenant %s: queue %s: announce_every %v is too short (at least 1s)", t.ID, q.Name, time.Duration(q.AnnounceEvery))
+		}
+		if q.Overflow != "" {
+			switch {
+			case q.Overflow == q.Name:
+				bad(at(j, "overflow"), "tenant %s: queue %s overflows to itself", t.ID, q.Name)
+			case !names[q.Overflow]:
+				bad(at(j, "overflow"), "tenant %s: queue %s: overflow to unknown queue %q", t.ID, q.Name, q.Overflow)
+			case q.MaxWait == 0:
+				bad(at(j, "overflow"), "tenant %s: queue %s: overflow needs max_wait", t.ID, q.Name)
+			}
+		}
+		if q.Music != "" && !validQueueName(q.Music) {
+			bad(at(j, "music"), "tenant %s: queue %s: invalid music class %q", t.ID, q.Name, q.Music)
+		}
+	}
+}
+
+func validQueueName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // Defaults are the values used where the file is silent.

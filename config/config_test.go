@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 const good = `
@@ -72,6 +73,49 @@ func TestNormalizeNumber(t *testing.T) {
 	for in, want := range map[string]string{"+1 555-0100": "+15550100", "15550100": "15550100", "1+2": "", "+": "", "abc": ""} {
 		if got := NormalizeNumber(in); got != want {
 			t.Errorf("NormalizeNumber(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestParseQueues(t *testing.T) {
+	c, err := Parse("h.yaml", []byte(good+`    queues:
+      - {name: cards, skills: {cards: 30}, ring_timeout: 15s, announce_every: 20s}
+      - {name: general, strategy: ring_all, max_wait: 5m, overflow: cards, announce_every: -1s}
+      - {name: quiet}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	qs := c.Tenants[0].Queues
+	if len(qs) != 3 || qs[0].Strategy != "longest_idle" || qs[0].Skills["cards"] != 30 ||
+		qs[0].AnnounceEvery != Duration(20*time.Second) || qs[1].AnnounceEvery != 0 ||
+		qs[2].AnnounceEvery != Duration(DefaultAnnounceEvery) {
+		t.Fatalf("queues = %+v", qs)
+	}
+}
+
+func TestParseQueueErrors(t *testing.T) {
+	bad := good + strings.Join([]string{
+		"    queues:", // 12
+		"      - name: cards",
+		"        strategy: fastest",    // 14
+		"        skills: {cards: 0}",   // 15
+		"        overflow: cards",      // 16
+		"      - name: cards",          // 17
+		"        overflow: nowhere",    // 18
+		"        max_wait: 1m",         //
+		"        announce_every: 10ms", // 20
+		"        wrap_up: -1s",         // 21
+	}, "\n")
+	_, err := Parse("h.yaml", []byte(bad))
+	if err == nil {
+		t.Fatal("want errors")
+	}
+	// good starts with an empty line, so the queues begin on line 12.
+	for _, want := range []string{"h.yaml:14: tenant demo: queue cards: unknown strategy", "h.yaml:15:", "h.yaml:16:", "overflows to itself",
+		"h.yaml:17:", "defined twice", "h.yaml:18:", `unknown queue "nowhere"`, "h.yaml:20:", "h.yaml:21:"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
 		}
 	}
 }

@@ -65,7 +65,7 @@ const (
 	EventBranch        = "branch"         // var, value, next
 	EventHours         = "hours"          // open (true/false), reason (open/closed/holiday), time (local RFC 3339), next
 	EventQueue         = "queue"          // queue, music
-	EventQueueTimeout  = "queue_timeout"  // next ("" = hang up)
+	EventQueueTimeout  = "queue_timeout"  // next ("" = hang up); with an ACD: outcome, reason
 	EventHangup        = "hangup"         // flow hangs up: cause
 	EventFlowEnd       = "flow_end"       // reason, and cause, queue or error
 )
@@ -78,6 +78,43 @@ type Env struct {
 	Vars     map[string]string // initial variables (caller, dnis, ...); not modified
 	Events   EventSink         // nil: no timeline
 	MaxSteps int               // 0: DefaultMaxSteps
+	// ACD is what queue steps hand the caller to; nil keeps the caller on
+	// hold music until they hang up or the step times out.
+	ACD ACD
+}
+
+// ACD is the call distributor as a queue step sees it: the caller waits in it until
+// an agent's conversation ends, the ACD sends them back to the flow, or
+// they hang up (then Wait returns ErrHangup or the context's error).
+type ACD interface {
+	Wait(ctx context.Context, req QueueRequest) (QueueResult, error)
+}
+
+// QueueRequest is a queue step asking the ACD to take the caller.
+type QueueRequest struct {
+	Step    string // the queue step's name
+	Queue   string
+	Music   string
+	Timeout time.Duration // the step's bound on the whole wait; 0: none
+	// TimeoutStep is where the flow continues when the wait times out; the
+	// ACD may name another step.
+	TimeoutStep string
+}
+
+// QueueOutcome says how a caller left the ACD.
+type QueueOutcome string
+
+const (
+	QueueAnswered QueueOutcome = "answered" // an agent talked to the caller; the flow ends
+	QueueExit     QueueOutcome = "exit"     // max wait: continue at Step ("" = the step's timeout_step)
+	QueueRejected QueueOutcome = "rejected" // refused or sent away (full, no agents): like a timeout
+)
+
+// QueueResult is how a caller left the ACD.
+type QueueResult struct {
+	Outcome QueueOutcome
+	Step    string // QueueExit: the step to continue at, "" for the flow's choice
+	Reason  string // the ACD's reason (max-wait, timeout, queue-full, no-agents...)
 }
 
 // EndReason says how a flow ended.
@@ -415,6 +452,9 @@ func (r *runner) hours(s *Step) string {
 func (r *runner) queue(s *Step) (string, *Result, error) {
 	q := s.Queue
 	r.emit(EventQueue, s.Name, map[string]string{"queue": q.Name, "music": q.Music})
+	if r.env.ACD != nil {
+		return r.acdQueue(s)
+	}
 	qctx := r.ctx
 	if q.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -434,4 +474,34 @@ func (r *runner) queue(s *Step) (string, *Result, error) {
 		return "", inQueue, nil
 	}
 	return "", nil, fmt.Errorf("music %s: %w", q.Music, err)
+}
+
+// acdQueue hands the caller to the ACD. The step's timeout is the ACD's
+// too, so one clock decides whether an offer ringing at that moment wins.
+func (r *runner) acdQueue(s *Step) (string, *Result, error) {
+	q := s.Queue
+	res, err := r.env.ACD.Wait(r.ctx, QueueRequest{
+		Step: s.Name, Queue: q.Name, Music: q.Music, Timeout: q.Timeout, TimeoutStep: q.TimeoutStep,
+	})
+	inQueue := &Result{Reason: EndQueue, Queue: q.Name}
+	if err != nil {
+		if r.hungUp(err) {
+			inQueue.CallerHungUp = true
+			return "", inQueue, nil
+		}
+		return "", nil, fmt.Errorf("queue %s: %w", q.Name, err)
+	}
+	switch res.Outcome {
+	case QueueAnswered:
+		inQueue.CallerHungUp = r.ctx.Err() != nil
+		return "", inQueue, nil
+	case QueueExit, QueueRejected:
+		next := res.Step
+		if next == "" {
+			next = q.TimeoutStep
+		}
+		r.emit(EventQueueTimeout, s.Name, map[string]string{"next": next, "outcome": string(res.Outcome), "reason": res.Reason})
+		return r.orHangup(s.Name, next)
+	}
+	return "", nil, fmt.Errorf("queue %s: unknown outcome %q", q.Name, res.Outcome)
 }

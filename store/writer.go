@@ -24,6 +24,10 @@ const (
 	opEvent
 	opEnd
 	opFlush
+	opQueueEntry
+	opAgentState
+	opQueueLog
+	opDisposition
 )
 
 func (k opKind) String() string {
@@ -38,6 +42,14 @@ func (k opKind) String() string {
 		return "call end"
 	case opFlush:
 		return "flush"
+	case opQueueEntry:
+		return "queue entry"
+	case opAgentState:
+		return "agent state"
+	case opQueueLog:
+		return "queue log"
+	case opDisposition:
+		return "disposition"
 	}
 	return "unknown"
 }
@@ -52,6 +64,13 @@ type item struct {
 	event *Event
 	end   *CallEnd
 	done  chan struct{} // opFlush
+
+	// The ACD's rows (queues.go); rowID keys the append-only ones.
+	rowID  uuid.UUID
+	qentry *QueueEntry
+	astate *AgentStateChange
+	qlog   *QueueLogRow
+	disp   *Disposition
 }
 
 // callState follows a live call through the enqueue side so events can be
@@ -480,6 +499,7 @@ func (s *Store) writeItems(ctx context.Context, items []*item) error {
 		answers answerCols
 		events  eventCols
 		ends    endCols
+		acd     acdCols
 	)
 	answered := map[uuid.UUID]bool{}
 	endAt := map[uuid.UUID]int{}
@@ -506,6 +526,8 @@ func (s *Store) writeItems(ctx context.Context, items []*item) error {
 				endAt[it.id] = len(ends.ids)
 				ends.add(it.end)
 			}
+		case opQueueEntry, opAgentState, opQueueLog, opDisposition:
+			acd.add(it)
 		}
 	}
 
@@ -559,6 +581,9 @@ func (s *Store) writeItems(ctx context.Context, items []*item) error {
 			WHERE c.id = v.id`,
 			ends.ids, ends.answeredAt, ends.endedAt, ends.causes, ends.sides, ends.sipCodes,
 			ends.sent, ends.received, ends.lost, ends.jitter, ends.maxJitter, ends.mos, ends.ivrPaths)
+	}
+	if err := acd.queue(&b); err != nil {
+		return err
 	}
 	if b.Len() == 0 {
 		return nil

@@ -4,18 +4,25 @@
 package tenant
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
+	"hotline/acd"
 	"hotline/call"
 	"hotline/config"
 	"hotline/ivr"
 	"hotline/media"
+	"hotline/queue"
 	"hotline/sip"
 )
 
@@ -29,6 +36,9 @@ type Tenant struct {
 	Prompts  Library
 	Music    *media.Prompt
 	Flows    map[string]*ivr.Flow
+	// ACD runs the tenant's queues; nil when the tenant configures none,
+	// and its flows' queue steps hold callers with music only.
+	ACD *queue.Runtime
 }
 
 // Library is a tenant's prompts by name (the WAV file name without .wav).
@@ -61,6 +71,11 @@ type Options struct {
 	Now func() time.Time
 	// InbandDTMF enables tone detection in callers' audio.
 	InbandDTMF bool
+	// ACDSink records queue entries, agent states and the queue log.
+	ACDSink queue.Sink
+	// Connector joins answered callers to agents; nil: queue.HoldConnector.
+	Connector queue.Connector
+	Logger    *slog.Logger
 }
 
 // Load reads every tenant's prompts and flows. Errors name the file and line.
@@ -96,6 +111,22 @@ func Load(cfg *config.Config, opt Options) (*Registry, error) {
 			}
 			t.Flows[name] = f
 		}
+		if len(tc.Queues) > 0 {
+			errs = append(errs, checkFlowQueues(t, tc.Queues)...)
+			rt, err := queue.New(queue.Config{
+				TenantID:  t.ID,
+				ACD:       ACDConfig(tc),
+				Music:     queueMusic(tc.Queues),
+				HasPrompt: lib.exists,
+				Connector: opt.Connector,
+				Sink:      opt.ACDSink,
+				Logger:    opt.Logger,
+			})
+			if err != nil {
+				errs = append(errs, err)
+			}
+			t.ACD = rt
+		}
 		r.tenants[t.ID] = t
 		for _, n := range tc.Numbers {
 			r.numbers[n.Number] = number{tenant: t, flow: n.Flow, answerDelay: time.Duration(n.AnswerDelay)}
@@ -105,6 +136,83 @@ func Load(cfg *config.Config, opt Options) (*Registry, error) {
 		return nil, errors.Join(errs...)
 	}
 	return r, nil
+}
+
+// ACDConfig turns a tenant's configured queues into the decision core's.
+func ACDConfig(tc config.Tenant) acd.Config {
+	cfg := acd.Config{
+		Location: tc.Location,
+		// An offer that rings out makes the agent "missed" until they are
+		// ready again; one they decline, or a phone that cannot ring, rests
+		// them for a while so the caller is not offered to them again at once.
+		Miss: acd.MissPolicy{NotReadyAfter: 1, RejectBackoff: 10 * time.Second},
+	}
+	for _, q := range tc.Queues {
+		qc := acd.QueueConfig{
+			Name:           q.Name,
+			Strategy:       acd.Strategy(q.Strategy),
+			RingTimeout:    time.Duration(q.RingTimeout),
+			WrapUp:         time.Duration(q.WrapUp),
+			MaxWait:        time.Duration(q.MaxWait),
+			Overflow:       q.Overflow,
+			AnnouncePeriod: time.Duration(q.AnnounceEvery),
+			HandleTime:     time.Duration(q.HandleTime),
+		}
+		for _, skill := range slices.Sorted(maps.Keys(q.Skills)) {
+			qc.Skills = append(qc.Skills, acd.SkillReq{Skill: skill, Min: q.Skills[skill]})
+		}
+		cfg.Queues = append(cfg.Queues, qc)
+	}
+	return cfg
+}
+
+func queueMusic(qs []config.Queue) map[string]string {
+	m := map[string]string{}
+	for _, q := range qs {
+		if q.Music != "" {
+			m[q.Name] = q.Music
+		}
+	}
+	return m
+}
+
+// checkFlowQueues refuses a flow that sends callers to a queue the tenant
+// does not have: the ACD would refuse every such caller at run time.
+func checkFlowQueues(t *Tenant, qs []config.Queue) []error {
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(t.Flows)) {
+		f := t.Flows[name]
+		for _, sn := range slices.Sorted(maps.Keys(f.Steps)) {
+			s := f.Steps[sn]
+			if s.Queue == nil {
+				continue
+			}
+			if !slices.ContainsFunc(qs, func(q config.Queue) bool { return q.Name == s.Queue.Name }) {
+				errs = append(errs, fmt.Errorf("%s:%d: step %s: queue %q is not among tenant %s's queues", f.File, s.Line, s.Name, s.Queue.Name, t.ID))
+			}
+		}
+	}
+	return errs
+}
+
+// Run runs every tenant's ACD until ctx ends. Stop it after the calls, so
+// no queued caller is sent back to a flow by the shutdown.
+func (r *Registry) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, len(r.tenants))
+	for _, t := range r.tenants {
+		if t.ACD == nil {
+			continue
+		}
+		wg.Go(func() { errs <- t.ACD.Run(ctx) })
+	}
+	wg.Wait()
+	close(errs)
+	var all []error
+	for err := range errs {
+		all = append(all, err)
+	}
+	return errors.Join(all...)
 }
 
 func (l Library) exists(name string) bool { _, ok := l[name]; return ok }
@@ -208,6 +316,7 @@ func (r *Registry) lookup(did string) (number, bool) {
 
 func (r *Registry) run(t *Tenant, flow *ivr.Flow, c *call.Call) {
 	ctx := c.Context()
+	sink := &eventSink{c: c}
 	env := ivr.Env{
 		Now:      r.now,
 		Location: t.Location,
@@ -218,7 +327,10 @@ func (r *Registry) run(t *Tenant, flow *ivr.Flow, c *call.Call) {
 			"call":   c.ID,
 			"tenant": t.ID,
 		},
-		Events: eventSink{c},
+		Events: sink,
+	}
+	if t.ACD != nil {
+		env.ACD = t.ACD.Flow(c, sink.path)
 	}
 	res, err := flow.Run(ctx, c, env)
 	if err != nil && ctx.Err() == nil {
@@ -249,13 +361,22 @@ func flowCause(name string) *call.Cause {
 	return &c
 }
 
-type eventSink struct{ c *call.Call }
+// eventSink runs on the call's goroutine only.
+type eventSink struct {
+	c     *call.Call
+	steps []string // the IVR path, for the agent's offer
+}
 
 // Event adds to each key press how it arrived (RFC 4733 or in-band), which
 // the flow does not know.
-func (e eventSink) Event(kind, step string, data map[string]string) {
+func (e *eventSink) Event(kind, step string, data map[string]string) {
 	if kind == "digit" && data != nil {
 		data["source"] = e.c.LastDigitSource()
 	}
+	if kind == ivr.EventStep && (len(e.steps) == 0 || e.steps[len(e.steps)-1] != step) {
+		e.steps = append(e.steps, step)
+	}
 	e.c.Event(kind, step, data)
 }
+
+func (e *eventSink) path() string { return strings.Join(e.steps, ">") }

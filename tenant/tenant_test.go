@@ -83,3 +83,26 @@ func TestLoadReportsBrokenFlowWithLine(t *testing.T) {
 		t.Fatalf("error %q lacks %q", err, want)
 	}
 }
+
+func TestDemoQueues(t *testing.T) {
+	r := loadDemo(t, nil)
+	for id, want := range map[string]string{"demo": "cards accounts general", "acme": "orders returns general"} {
+		tn, ok := r.Tenant(id)
+		if !ok || tn.ACD == nil {
+			t.Fatalf("tenant %s: no ACD", id)
+		}
+		if got := strings.Join(tn.ACD.Queues(), " "); got != want {
+			t.Errorf("tenant %s queues %q, want %q", id, got, want)
+		}
+	}
+	// A flow sending callers to a queue the tenant lacks is refused at load.
+	cfg, err := config.Load("../configs/hotline.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Tenants[0].Queues = cfg.Tenants[0].Queues[:1]
+	_, err = Load(cfg, Options{})
+	if err == nil || !strings.Contains(err.Error(), `demo-main.yaml:`) || !strings.Contains(err.Error(), `queue "general" is not among tenant demo's queues`) {
+		t.Errorf("Load = %v, want the flow's file:line and the unknown queue", err)
+	}
+}

@@ -69,7 +69,10 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	reg, err := tenant.Load(cfg, tenant.Options{InbandDTMF: *inband})
+	// The ACD's rows go to the CDR writer, made once the database is open;
+	// config errors are reported before connecting to it.
+	acdSink := &lateSink{}
+	reg, err := tenant.Load(cfg, tenant.Options{InbandDTMF: *inband, ACDSink: acdSink, Logger: log.With("component", "acd")})
 	if err != nil {
 		return fmt.Errorf("load tenants: %w", err)
 	}
@@ -116,6 +119,7 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	writer := store.NewWriter(db, log.With("component", "cdr"), 65536)
+	acdSink.Writer = writer
 	var extIP netip.Addr
 	if cfg.SIP.ExternalIP != "" {
 		extIP = netip.MustParseAddr(cfg.SIP.ExternalIP)
@@ -151,6 +155,13 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	defer stopWriter()
 	writerDone := make(chan error, 1)
 	go func() { writerDone <- writer.Run(writerCtx) }()
+	// The ACDs stop after the calls (and before the writer), so a shutdown
+	// ends queued calls with the shutdown cause, not by sending them back
+	// to their flows.
+	acdCtx, stopACD := context.WithCancel(context.Background())
+	defer stopACD()
+	acdDone := make(chan error, 1)
+	go func() { acdDone <- reg.Run(acdCtx) }()
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return eng.Run(gctx) })
@@ -159,6 +170,10 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	g.Go(func() error { return authSvc.Run(gctx) })
 	log.Info("hotline serving", "sip", cfg.SIP.Listen, "http", cfg.HTTP.Listen, "rtp", fmt.Sprintf("%d-%d", cfg.RTP.PortMin, cfg.RTP.PortMax), "tenants", len(cfg.Tenants))
 	err = g.Wait()
+	stopACD()
+	if aerr := <-acdDone; aerr != nil {
+		log.Error("acd", "error", aerr)
+	}
 	fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	_ = writer.Flush(fctx)
 	cancel()
@@ -181,6 +196,10 @@ func syncTenants(ctx context.Context, db *store.Store, cfg *config.Config) error
 	}
 	return db.SyncTenants(ctx, ts, ns)
 }
+
+// lateSink lets tenants be loaded before the database is opened; Writer is
+// set before any call can reach a queue.
+type lateSink struct{ *store.Writer }
 
 type status struct{ s *sip.Server }
 
