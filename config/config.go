@@ -78,6 +78,9 @@ type Tenant struct {
 	Flows    map[string]string `yaml:"flows"`
 	Numbers  []Number          `yaml:"numbers"`
 	Queues   []Queue           `yaml:"queues"`
+	// Agents sets, by username, what an agent serves; an agent not listed
+	// serves every queue with level 50 in each skill they require.
+	Agents map[string]AgentProfile `yaml:"agents"`
 
 	Location *time.Location `yaml:"-"`
 	Allow    []netip.Prefix `yaml:"-"`
@@ -120,6 +123,16 @@ type Queue struct {
 	// Music is the hold music class; "" uses the flow step's.
 	Music string `yaml:"music"`
 }
+
+// AgentProfile is one agent's skills (name -> level 1-100) and queues.
+type AgentProfile struct {
+	Skills map[string]int `yaml:"skills"`
+	Queues []string       `yaml:"queues"`
+}
+
+// DefaultSkillLevel is the level an agent without a profile has in every
+// skill their queues require: enough for any minimum up to the middle.
+const DefaultSkillLevel = 50
 
 // QueueStrategies lists the strategies a queue may name.
 func QueueStrategies() []string {
@@ -289,11 +302,30 @@ func Parse(path string, data []byte) (*Config, error) {
 		checkQueues(t, func(j int, keys ...string) int {
 			return at(append([]string{"queues", strconv.Itoa(j)}, keys...)...)
 		}, bad)
+		checkAgents(t, func(keys ...string) int { return at(append([]string{"agents"}, keys...)...) }, bad)
 	}
 	if len(errs) > 0 {
 		return nil, errs
 	}
 	return cfg, nil
+}
+
+// checkAgents refuses agent profiles naming queues the tenant lacks or
+// levels out of range, which would otherwise fail at the agent's login.
+func checkAgents(t *Tenant, at func(keys ...string) int, bad func(line int, format string, args ...any)) {
+	for _, user := range slices.Sorted(maps.Keys(t.Agents)) {
+		p := t.Agents[user]
+		for _, q := range p.Queues {
+			if !slices.ContainsFunc(t.Queues, func(c Queue) bool { return c.Name == q }) {
+				bad(at(user, "queues"), "tenant %s: agent %s: queue %q is not among the tenant's queues", t.ID, user, q)
+			}
+		}
+		for _, skill := range slices.Sorted(maps.Keys(p.Skills)) {
+			if lvl := p.Skills[skill]; skill == "" || lvl < 1 || lvl > 100 {
+				bad(at(user, "skills", skill), "tenant %s: agent %s: skill %q level %d: want 1-100", t.ID, user, skill, lvl)
+			}
+		}
+	}
 }
 
 // checkQueues validates a tenant's queues and fills their defaults.

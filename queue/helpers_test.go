@@ -166,12 +166,30 @@ type fakePhone struct {
 	mu   sync.Mutex
 	offs []OfferInfo
 	canc []string
+	// closed stops new answers once cleanup waits for the old ones: the
+	// runtime may still offer while the test winds down.
+	closed bool
 }
 
 func newPhone(t *testing.T, rt *Runtime, id AgentID, do behaviour) *fakePhone {
 	p := &fakePhone{t: t, rt: rt, id: id, do: do}
-	t.Cleanup(p.wg.Wait)
+	t.Cleanup(func() {
+		p.mu.Lock()
+		p.closed = true
+		p.mu.Unlock()
+		p.wg.Wait()
+	})
 	return p
+}
+
+// goAct runs f as the phone's own reply, unless the test is over.
+func (p *fakePhone) goAct(f func()) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
+	p.wg.Go(f)
 }
 
 func (p *fakePhone) Offer(ctx context.Context, o OfferInfo) error {
@@ -182,13 +200,13 @@ func (p *fakePhone) Offer(ctx context.Context, o OfferInfo) error {
 	case unreachable:
 		return context.DeadlineExceeded
 	case answer:
-		p.wg.Go(func() {
+		p.goAct(func() {
 			if err := p.rt.Answer(context.Background(), p.id, o.CallID); err != nil {
 				p.t.Logf("%s: answer %s: %v", p.id, o.CallID, err)
 			}
 		})
 	case reject:
-		p.wg.Go(func() {
+		p.goAct(func() {
 			if err := p.rt.Reject(context.Background(), p.id, o.CallID, "busy"); err != nil {
 				p.t.Logf("%s: reject %s: %v", p.id, o.CallID, err)
 			}

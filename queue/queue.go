@@ -39,6 +39,14 @@ type AgentEndpoint interface {
 	Cancel(callID string)
 }
 
+// StateListener is an AgentEndpoint that wants its agent's state changes
+// pushed (the desktop shows them) rather than polling Agents, which costs
+// a pass over every agent. StateChanged runs on the owner: it must not
+// block.
+type StateListener interface {
+	StateChanged(state acd.State, reason string, at time.Time)
+}
+
 // Connector joins an answered caller to the agent's media and blocks for
 // the conversation. It must return when ctx ends: the caller hung up, or
 // the agent did (Runtime.Hangup).
@@ -363,6 +371,11 @@ func (r *Runtime) apply(a acd.Action) {
 			w.signal(signal{kind: sigAnnounce, position: a.Position, ewt: a.EWT})
 		}
 	case acd.AgentStateChanged:
+		if ag := r.agents[a.Agent]; ag != nil {
+			if l, ok := ag.ep.(StateListener); ok {
+				l.StateChanged(a.To, a.Reason, now)
+			}
+		}
 		if r.cfg.Sink != nil {
 			r.cfg.Sink.AgentState(store.AgentStateChange{
 				TenantID: r.cfg.TenantID, UserID: string(a.Agent), State: a.To.String(), Reason: a.Reason, At: now,

@@ -66,7 +66,9 @@ func TestAnsweredThenWrapUp(t *testing.T) {
 
 func TestRingTimeoutRequeuesAtTheFront(t *testing.T) {
 	sink := &fakeSink{}
-	rt := start(t, Config{ACD: oneQueue(acd.QueueConfig{Name: "general", RingTimeout: ring}), Sink: sink, Connector: &talkConnector{}})
+	// Carol's wrap-up outlasts the test, so the second caller still waits
+	// when it checks (with none, carol's next offer races the check).
+	rt := start(t, Config{ACD: oneQueue(acd.QueueConfig{Name: "general", RingTimeout: ring, WrapUp: time.Minute}), Sink: sink, Connector: &talkConnector{}})
 	// Two callers wait with nobody logged in; the first is offered to bob,
 	// who lets it ring out; it must still be first when carol arrives.
 	first := enter(t, rt, Entry{Queue: "general"})

@@ -334,7 +334,10 @@ cdr_dropped() {
 	v=$(grep -o 'dropped_total=[0-9]*' "$OUT/server.log" 2>/dev/null | tail -n 1 | tr -dc 0-9)
 	echo "${v:-0}"
 }
-pg_ticks() { awk '$2 == "(postgres)" {t += $14 + $15} END {print t + 0}' /proc/[0-9]*/stat 2>/dev/null || echo 0; }
+# A snapshot is "pid ticks" lines; the delta counts the processes present in
+# both, so a backend that exits (another program's) does not subtract.
+pg_ticks() { awk '$2 == "(postgres)" {print $1, $14 + $15}' /proc/[0-9]*/stat 2>/dev/null || true; }
+pg_delta() { awk 'NR == FNR {a[$1] = $2; next} ($1 in a) {d += $2 - a[$1]} END {print d + 0}' <(echo "$1") <(echo "$2"); }
 
 # ---- a quiet machine ------------------------------------------------------------
 
@@ -490,7 +493,7 @@ for N in $LEVELS; do
 	srv_cpu=$(calc "%.1f" "($s1 - $s0) / $HZ / $el * 100")
 	per_call=$(calc "%.4f" "($s1 - $s0) / $HZ / $el * 100 / $N")
 	sipp_cpu=$(calc "%.1f" "($p1 - $p0) / $HZ / $el * 100")
-	pg_cpu=$(calc "%.1f" "($g1 - $g0) / $HZ / $el * 100")
+	pg_cpu=$(calc "%.1f" "$(pg_delta "$g0" "$g1") / $HZ / $el * 100")
 	busy=$(calc "%.0f" "($b1 - $b0) / ($t1 - $t0 + 0.0001) * 100")
 	# CPU used by none of them: other processes, and softirq time the
 	# kernel does not charge to a process. Above 25% of a core the window
@@ -625,12 +628,15 @@ for R in $RATES; do
 	cdr_answered=$(sql "SELECT count(*) FROM calls WHERE from_number = '$caller' AND started_at >= '$T0' AND answered_at IS NOT NULL")
 	cdr_drop=$(($(cdr_dropped) - cdr_drop0))
 	elapsed_c=$(csv_last_str "$OUT/$name.csv" 'ElapsedTime(C)')
-	send_s=$(calc "%.3f" "$(dur_ms "$elapsed_c") / 1000 - 1")
-	achieved=$(calc "%.0f" "$created / ($send_s > 1 ? $send_s : $el)")
+	# Achieved rate: calls over the time SIPp took to create them (the
+	# first statistics row, one per second, where the count is final).
+	send_s=$(awk -F';' -v n="$created" 'NR == 1 {for (i = 1; i <= NF; i++) {if ($i == "TotalCallCreated") c = i; if ($i == "ElapsedTime(C)") e = i}; next}
+		c && $c + 0 >= n {split($e, t, ":"); print t[1] * 3600 + t[2] * 60 + t[3] + (t[4] ? t[4] / 1e6 : 0); exit}' "$OUT/$name.csv" 2>/dev/null)
+	achieved=$(calc "%.0f" "$created / (${send_s:-0} > 1 ? ${send_s:-0} : $el)")
 	setup_ms=$(dur_ms "$(csv_last_str "$OUT/$name.csv" 'ResponseTime1(C)')")
 	srv_cpu=$(calc "%.1f" "($s1 - $s0) / $HZ / $el * 100")
 	sipp_cpu=$(calc "%.1f" "$p_last / $HZ / $el * 100")
-	pg_cpu=$(calc "%.1f" "($g1 - $g0) / $HZ / $el * 100")
+	pg_cpu=$(calc "%.1f" "$(pg_delta "$g0" "$g1") / $HZ / $el * 100")
 	busy=$(calc "%.0f" "($b1 - $b0) / ($t1 - $t0 + 0.0001) * 100")
 	others=$(calc "%.0f" "($b1 - $b0) / ($t1 - $t0 + 0.0001) * 100 * $NCPU - $srv_cpu - $sipp_cpu - $pg_cpu")
 	((others > 25)) && others="$others*"

@@ -27,6 +27,11 @@ have sipp || want sip-tester
 have baresip || want baresip
 have espeak-ng || want espeak-ng
 have sox || want sox
+# The browser test (test/browser_test.go): headless Chromium driven by
+# playwright-core, which npm installs into test/browser/node_modules.
+[[ -x /usr/bin/chromium ]] || want chromium
+have node || want nodejs
+have npm || want npm
 [[ -s /etc/ssl/certs/ca-certificates.crt ]] || want ca-certificates
 have make || want make
 have git || want git

@@ -39,6 +39,44 @@ type Tenant struct {
 	// ACD runs the tenant's queues; nil when the tenant configures none,
 	// and its flows' queue steps hold callers with music only.
 	ACD *queue.Runtime
+
+	queues []config.Queue
+	agents map[string]config.AgentProfile
+}
+
+// AgentProfile is what an agent of the tenant serves when logging in.
+type AgentProfile struct {
+	Skills map[string]int
+	Queues []string
+}
+
+// AgentProfile returns the configured profile of username, or the default:
+// every queue, with config.DefaultSkillLevel in every skill they require.
+func (t *Tenant) AgentProfile(username string) AgentProfile {
+	if p, ok := t.agents[username]; ok {
+		return AgentProfile{Skills: maps.Clone(p.Skills), Queues: slices.Clone(p.Queues)}
+	}
+	out := AgentProfile{Skills: map[string]int{}}
+	for _, q := range t.queues {
+		out.Queues = append(out.Queues, q.Name)
+		for skill := range q.Skills {
+			out.Skills[skill] = config.DefaultSkillLevel
+		}
+	}
+	return out
+}
+
+// RingTimeout is how long an offer from queue rings (0: unknown queue).
+func (t *Tenant) RingTimeout(queue string) time.Duration {
+	for _, q := range t.queues {
+		if q.Name == queue {
+			if q.RingTimeout == 0 {
+				return 20 * time.Second
+			}
+			return time.Duration(q.RingTimeout)
+		}
+	}
+	return 0
 }
 
 // Library is a tenant's prompts by name (the WAV file name without .wav).
@@ -89,6 +127,7 @@ func Load(cfg *config.Config, opt Options) (*Registry, error) {
 		t := &Tenant{
 			ID: tc.ID, Name: tc.Name, Location: tc.Location, Holidays: tc.Holidays,
 			Allow: tc.Allow, Prompts: Library{}, Flows: map[string]*ivr.Flow{},
+			queues: tc.Queues, agents: tc.Agents,
 		}
 		lib, err := LoadPrompts(tc.Prompts)
 		if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"hotline/auth"
+	"hotline/desk"
 )
 
 // Status is what the server reports about itself.
@@ -35,6 +36,12 @@ type Server struct {
 	// Auth authenticates /api/v1 requests; without it every route that
 	// needs a session answers 503.
 	Auth *auth.Service
+	// Desk runs agents' desks over /api/v1/agent/ws, with ACD finding each
+	// tenant's queues; without them the agent routes answer 503.
+	Desk *desk.Desk
+	ACD  ACDs
+	// Calls reads call records for /api/v1/calls; nil: 503.
+	Calls CallStore
 
 	listener net.Listener
 }
@@ -46,16 +53,14 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/status", s.status)
 	mux.HandleFunc("GET /api/v1/openapi.json", s.openapi)
 	s.authRoutes(mux)
+	s.agentRoutes(mux)
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API resource: "+r.URL.Path)
 	})
 	if s.Registry != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
 	}
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprint(w, "<!doctype html><title>Hotline</title><h1>Hotline</h1><p>The agent desktop arrives with the ACD. Health: <a href=/healthz>/healthz</a>, metrics: <a href=/metrics>/metrics</a>.</p>")
-	})
+	s.staticRoutes(mux)
 	return s.sessionGate(mux)
 }
 
@@ -76,7 +81,12 @@ func (s *Server) Serve(ctx context.Context) error {
 			return err
 		}
 	}
-	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{
+		Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second,
+		// Hijacked connections (agents' WebSockets) are not closed by
+		// Shutdown; their handlers end with ctx instead.
+		BaseContext: func(net.Listener) context.Context { return ctx },
+	}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -117,10 +127,15 @@ var openAPIDoc = map[string]any{
 	"info":       map[string]any{"title": "Hotline API", "version": "1"},
 	"components": openAPIComponents(),
 	"paths": map[string]any{
-		"/api/v1/login":  openAPILogin(),
-		"/api/v1/logout": openAPILogout(),
-		"/api/v1/me":     openAPIMe(),
-		"/api/v1/users":  openAPIUsers(),
+		"/api/v1/login":      openAPILogin(),
+		"/api/v1/logout":     openAPILogout(),
+		"/api/v1/me":         openAPIMe(),
+		"/api/v1/users":      openAPIUsers(),
+		"/api/v1/agent/ws":   openAPIAgentWS(),
+		"/api/v1/queues":     openAPIQueues(),
+		"/api/v1/agents":     openAPIAgents(),
+		"/api/v1/calls":      openAPICalls(),
+		"/api/v1/calls/{id}": openAPICall(),
 		"/api/v1/status": map[string]any{
 			"get": map[string]any{
 				"summary": "Server status",

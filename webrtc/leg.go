@@ -436,6 +436,11 @@ func (l *Leg) AddCandidate(candidateJSON []byte) error {
 	}
 	l.mu.Unlock()
 	if err := l.pc.AddICECandidate(c); err != nil {
+		// A candidate racing Close finds pion's ICE agent gone: that is
+		// the close, not a bad candidate.
+		if l.isClosed() {
+			return ErrClosed
+		}
 		return fmt.Errorf("webrtc: add candidate: %w", err)
 	}
 	return nil

@@ -19,8 +19,10 @@ import (
 	"hotline/auth"
 	"hotline/call"
 	"hotline/config"
+	"hotline/desk"
 	"hotline/ivr"
 	"hotline/media"
+	"hotline/queue"
 	"hotline/sip"
 	"hotline/store"
 	"hotline/tenant"
@@ -36,6 +38,8 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	rtpPorts := fs.String("rtp-ports", "", "RTP port range LO-HI; overrides the file")
 	dataDir := fs.String("data", "", "data directory; overrides the file")
 	inband := fs.Bool("inband-dtmf", true, "detect DTMF tones in callers' audio")
+	webrtcPorts := fs.String("webrtc-ports", "", "UDP port range LO-HI for agents' WebRTC media; empty: any")
+	webrtcLoopback := fs.Bool("webrtc-loopback", true, "also offer 127.0.0.1 ICE candidates (agents on this host, tests)")
 	demoUsers := fs.Bool("demo-users", true, "give the demo and acme tenants their documented users when they have none")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -72,7 +76,17 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	// The ACD's rows go to the CDR writer, made once the database is open;
 	// config errors are reported before connecting to it.
 	acdSink := &lateSink{}
-	reg, err := tenant.Load(cfg, tenant.Options{InbandDTMF: *inband, ACDSink: acdSink, Logger: log.With("component", "acd")})
+	deskCfg := desk.Config{Loopback: *webrtcLoopback, Logger: log.With("component", "desk")}
+	if *webrtcPorts != "" {
+		lo, hi, err := config.ParsePortRange(*webrtcPorts)
+		if err != nil {
+			return fmt.Errorf("--webrtc-ports: %w", err)
+		}
+		deskCfg.PortMin, deskCfg.PortMax = uint16(lo), uint16(hi)
+	}
+	agentDesk := desk.New(deskCfg)
+	defer agentDesk.Close()
+	reg, err := tenant.Load(cfg, tenant.Options{InbandDTMF: *inband, ACDSink: acdSink, Connector: agentDesk, Logger: log.With("component", "acd")})
 	if err != nil {
 		return fmt.Errorf("load tenants: %w", err)
 	}
@@ -145,6 +159,9 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 		Logger:   log.With("component", "http"),
 		Version:  version,
 		Auth:     authSvc,
+		Desk:     agentDesk,
+		ACD:      acds{reg},
+		Calls:    db,
 	}
 	if err := httpSrv.Listen(); err != nil {
 		return err
@@ -200,6 +217,25 @@ func syncTenants(ctx context.Context, db *store.Store, cfg *config.Config) error
 // lateSink lets tenants be loaded before the database is opened; Writer is
 // set before any call can reach a queue.
 type lateSink struct{ *store.Writer }
+
+// acds shows the tenants' ACDs to the web server.
+type acds struct{ reg *tenant.Registry }
+
+func (a acds) ACD(tenantID string) *queue.Runtime {
+	if t, ok := a.reg.Tenant(tenantID); ok {
+		return t.ACD
+	}
+	return nil
+}
+
+func (a acds) AgentProfile(tenantID, username string) desk.Profile {
+	t, ok := a.reg.Tenant(tenantID)
+	if !ok {
+		return desk.Profile{}
+	}
+	p := t.AgentProfile(username)
+	return desk.Profile{Skills: p.Skills, Queues: p.Queues, RingTimeout: t.RingTimeout}
+}
 
 type status struct{ s *sip.Server }
 

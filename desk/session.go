@@ -1,0 +1,222 @@
+package desk
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"hotline/acd"
+)
+
+// Session is one connection of an agent's desk.
+type Session struct {
+	a   *Agent
+	out Outbox
+}
+
+// in is a browser message: the union of every type's fields.
+type in struct {
+	Type      string          `json:"type"`
+	State     string          `json:"state"`
+	Reason    string          `json:"reason"`
+	Call      string          `json:"call"`
+	SDP       string          `json:"sdp"`
+	Candidate json.RawMessage `json:"candidate"`
+	On        *bool           `json:"on"`
+	Digits    string          `json:"digits"`
+	Code      string          `json:"code"`
+	Note      string          `json:"note"`
+	Queue     string          `json:"queue"`
+	Agent     string          `json:"agent"`
+}
+
+// maxDigits bounds one dtmf message: a phone number or a PIN, not a song.
+const maxDigits = 32
+
+// Handle carries out one browser message. A message that is malformed or
+// refused gets an `error` back; the connection stays open.
+func (s *Session) Handle(ctx context.Context, raw []byte) {
+	var m in
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if err := dec.Decode(&m); err != nil {
+		s.fail("", fmt.Sprintf("malformed message: %v", err))
+		return
+	}
+	if dec.More() {
+		s.fail("", "one JSON object per message")
+		return
+	}
+	if err := s.handle(ctx, m); err != nil {
+		s.fail(m.Call, err.Error())
+	}
+}
+
+func (s *Session) fail(call, msg string) {
+	out := Msg{"type": "error", "message": msg}
+	if call != "" {
+		out["call"] = call
+	}
+	s.out.Send(out)
+}
+
+func (s *Session) handle(ctx context.Context, m in) error {
+	a := s.a
+	id := a.id.ID
+	needCall := func() error {
+		if m.Call == "" {
+			return fmt.Errorf("%s: missing field call", m.Type)
+		}
+		return nil
+	}
+	switch m.Type {
+	case "state":
+		return s.setState(ctx, m.State, m.Reason)
+	case "answer":
+		if err := needCall(); err != nil {
+			return err
+		}
+		a.mu.Lock()
+		delete(a.ringing, m.Call)
+		a.mu.Unlock()
+		if err := a.rt.Answer(ctx, id, m.Call); err != nil {
+			return fmt.Errorf("answer: %w", err)
+		}
+		return nil
+	case "reject":
+		if err := needCall(); err != nil {
+			return err
+		}
+		a.mu.Lock()
+		delete(a.ringing, m.Call)
+		a.mu.Unlock()
+		if err := a.rt.Reject(ctx, id, m.Call, "rejected"); err != nil {
+			return fmt.Errorf("reject: %w", err)
+		}
+		return nil
+	case "webrtc_answer":
+		t, err := s.talkOf(m.Call)
+		if err != nil {
+			return err
+		}
+		if m.SDP == "" {
+			return errors.New("webrtc_answer: missing field sdp")
+		}
+		return t.deliverAnswer(m.SDP)
+	case "ice":
+		t, err := s.talkOf(m.Call)
+		if err != nil {
+			return err
+		}
+		if len(m.Candidate) == 0 || string(m.Candidate) == "null" {
+			return nil // end of candidates
+		}
+		return t.leg.AddCandidate(m.Candidate)
+	case "hold":
+		t, err := s.talkOf(m.Call)
+		if err != nil {
+			return err
+		}
+		if m.On == nil {
+			return errors.New("hold: missing field on")
+		}
+		if err := t.setHold(*m.On); err != nil {
+			return err
+		}
+		a.send(Msg{"type": "held", "call": m.Call, "on": *m.On})
+		return nil
+	case "dtmf":
+		t, err := s.talkOf(m.Call)
+		if err != nil {
+			return err
+		}
+		if m.Digits == "" || len(m.Digits) > maxDigits || strings.Trim(m.Digits, "0123456789*#ABCDabcd") != "" {
+			return fmt.Errorf("dtmf: digits must be 1-%d of 0-9 * # A-D", maxDigits)
+		}
+		for _, d := range strings.ToUpper(m.Digits) {
+			if err := t.call.Media().SendDigit(d, 100*time.Millisecond); err != nil {
+				return fmt.Errorf("dtmf: %w", err)
+			}
+		}
+		return nil
+	case "hangup":
+		if err := needCall(); err != nil {
+			return err
+		}
+		if t, err := s.talkOf(m.Call); err == nil {
+			t.end(byAgent)
+		}
+		if err := a.rt.Hangup(ctx, id, m.Call); err != nil {
+			return fmt.Errorf("hangup: %w", err)
+		}
+		return nil
+	case "disposition":
+		if err := needCall(); err != nil {
+			return err
+		}
+		if err := a.rt.Dispose(ctx, id, m.Call, m.Code, m.Note); err != nil {
+			return fmt.Errorf("disposition: %w", err)
+		}
+		return nil
+	case "wrapup_done":
+		if err := a.rt.WrapUpDone(ctx, id); err != nil {
+			return fmt.Errorf("wrapup_done: %w", err)
+		}
+		return nil
+	case "transfer":
+		return errors.New("transfer: not supported by this server yet")
+	case "":
+		return errors.New("message without a type")
+	}
+	return fmt.Errorf("unknown message type %q", m.Type)
+}
+
+func (s *Session) setState(ctx context.Context, state, reason string) error {
+	a := s.a
+	switch state {
+	case "offline":
+		if err := a.rt.Logout(ctx, a.id.ID); err != nil && !errors.Is(err, acd.ErrNotLoggedIn) {
+			return fmt.Errorf("state offline: %w", err)
+		}
+		return nil
+	case "available", "break":
+	default:
+		return fmt.Errorf("state: want available, break or offline, not %q", state)
+	}
+	if err := a.ensureLoggedIn(ctx); err != nil {
+		return err
+	}
+	st := acd.StateAvailable
+	if state == "break" {
+		st = acd.StateBreak
+		if reason == "" {
+			reason = "break"
+		}
+	} else {
+		reason = ""
+	}
+	if err := a.rt.SetState(ctx, a.id.ID, st, reason); err != nil {
+		return fmt.Errorf("state %s: %w", state, err)
+	}
+	return nil
+}
+
+// talkOf is the agent's conversation with call.
+func (s *Session) talkOf(call string) (*talk, error) {
+	if call == "" {
+		return nil, errors.New("missing field call")
+	}
+	s.a.mu.Lock()
+	t := s.a.talk
+	s.a.mu.Unlock()
+	if t == nil || t.callID != call {
+		return nil, fmt.Errorf("no conversation with call %q", call)
+	}
+	return t, nil
+}
+
+// Close is the connection ending.
+func (s *Session) Close() { s.a.disconnected(s) }

@@ -1,0 +1,222 @@
+// The agent's side of the softphone end-to-end test: headless Chromium
+// (Debian's) logs in on the Hotline page, takes a call and reports what it
+// heard. test/browser_test.go runs it and plays the caller; the two talk
+// in lines: this script prints "@@event json" on stdout and reads one
+// command per line on stdin.
+//
+// Environment:
+//   HOTLINE_URL   the server's http://127.0.0.1:PORT (required)
+//   OUT_DIR       where the tone WAV, screenshots and the page log go (default: a temp dir)
+//   CHROMIUM      the browser (default /usr/bin/chromium)
+//   AGENT_TENANT, AGENT_USER, AGENT_PASSWORD   (default demo / alice / alice-demo)
+//   TONE_HZ       the agent's microphone tone (default 1000)
+//   HEADFUL=1     show the browser (needs a display)
+//
+// Standalone: HOTLINE_URL=http://127.0.0.1:8080 node test/browser/agent.test.mjs
+// then type the commands (call NUMBER, hold, unhold, mute, unmute, dtmf, hangup) as the Go side would.
+
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+
+const base = process.env.HOTLINE_URL;
+if (!base) {
+  console.error('HOTLINE_URL is not set (e.g. http://127.0.0.1:8080)');
+  process.exit(2);
+}
+const outDir = process.env.OUT_DIR || fs.mkdtempSync(path.join(os.tmpdir(), 'hotline-browser-'));
+fs.mkdirSync(outDir, { recursive: true });
+const toneHz = Number(process.env.TONE_HZ || 1000);
+const tenant = process.env.AGENT_TENANT || 'demo';
+const user = process.env.AGENT_USER || 'alice';
+const password = process.env.AGENT_PASSWORD || 'alice-demo';
+
+function emit(event, data = {}) {
+  process.stdout.write(`@@${event} ${JSON.stringify(data)}\n`);
+}
+
+function log(...args) {
+  console.error(new Date().toISOString().slice(11, 23), ...args);
+}
+
+// ---- commands from the Go side ----
+
+const lines = [];
+const waiters = [];
+readline.createInterface({ input: process.stdin }).on('line', (l) => {
+  const line = l.trim();
+  if (!line) return;
+  const w = waiters.shift();
+  if (w) w(line);
+  else lines.push(line);
+});
+
+function command(timeoutMs = 60000) {
+  if (lines.length) return Promise.resolve(lines.shift());
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no command from the Go side within ${timeoutMs} ms`)), timeoutMs);
+    waiters.push((l) => { clearTimeout(t); resolve(l); });
+  });
+}
+
+async function expectCommand(name) {
+  const line = await command();
+  const [cmd, ...rest] = line.split(' ');
+  if (cmd === 'abort') throw new Error(`aborted by the Go side: ${rest.join(' ')}`);
+  if (cmd !== name) throw new Error(`expected command ${name}, got ${line}`);
+  return rest.join(' ');
+}
+
+// ---- the microphone: a tone WAV Chromium loops ----
+
+function toneWAV(file, hz, seconds = 10, rate = 48000) {
+  const n = seconds * rate;
+  const buf = Buffer.alloc(44 + 2 * n);
+  buf.write('RIFF', 0);
+  buf.writeUInt32LE(36 + 2 * n, 4);
+  buf.write('WAVEfmt ', 8);
+  buf.writeUInt32LE(16, 16);
+  buf.writeUInt16LE(1, 20); // PCM
+  buf.writeUInt16LE(1, 22); // mono
+  buf.writeUInt32LE(rate, 24);
+  buf.writeUInt32LE(rate * 2, 28);
+  buf.writeUInt16LE(2, 32);
+  buf.writeUInt16LE(16, 34);
+  buf.write('data', 36);
+  buf.writeUInt32LE(2 * n, 40);
+  for (let i = 0; i < n; i++) {
+    buf.writeInt16LE(Math.round(0.4 * 32767 * Math.sin((2 * Math.PI * hz * i) / rate)), 44 + 2 * i);
+  }
+  fs.writeFileSync(file, buf);
+}
+
+// ---- the test ----
+
+async function waitFor(page, fn, arg, what, timeout = 20000) {
+  try {
+    await page.waitForFunction(fn, arg, { timeout, polling: 100 });
+  } catch (err) {
+    const st = await page.evaluate(() => ({
+      state: window.hotlineTest?.state, call: window.hotlineTest?.call,
+      received: window.hotlineTest?.received.slice(-8), errors: document.getElementById('errors')?.innerText,
+    })).catch(() => ({}));
+    throw new Error(`timed out waiting for ${what}: page ${JSON.stringify(st)}`);
+  }
+}
+
+async function main() {
+  const wav = path.join(outDir, `tone-${toneHz}.wav`);
+  toneWAV(wav, toneHz);
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: process.env.HEADFUL !== '1',
+    args: [
+      ...(process.env.HEADFUL === '1' ? [] : ['--headless=new']),
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-audio-capture=${wav}`, '--autoplay-policy=no-user-gesture-required',
+    ],
+  });
+  const pageLog = fs.createWriteStream(path.join(outDir, 'page.log'));
+  try {
+    const context = await browser.newContext({ viewport: { width: 1100, height: 820 } });
+    const page = await context.newPage();
+    page.on('console', (m) => pageLog.write(`console.${m.type()}: ${m.text()}\n`));
+    page.on('pageerror', (e) => { pageLog.write(`pageerror: ${e.message}\n`); log('page error:', e.message); });
+
+    // Log in.
+    await page.goto(base + '/');
+    await page.getByLabel('Tenant').fill(tenant);
+    await page.getByLabel('Username').fill(user);
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await waitFor(page, () => window.hotlineTest && window.hotlineTest.connected
+      && window.hotlineTest.received.some((m) => m.type === 'hello'), null, 'the hello message');
+    await page.screenshot({ path: path.join(outDir, 'desk-idle.png') });
+
+    // Available.
+    await page.getByLabel('Available').check();
+    await waitFor(page, () => window.hotlineTest.state === 'available', null, 'state available');
+    emit('available');
+
+    // The call arrives.
+    const caller = await expectCommand('call');
+    await waitFor(page, () => !document.getElementById('offer-panel').hidden, null, 'the offer card', 40000);
+    const offer = await page.evaluate(() => ({
+      last: window.hotlineTest.lastOffer,
+      shown: document.getElementById('offer-caller').textContent,
+      queue: document.getElementById('offer-queue').textContent,
+      path: document.getElementById('offer-path').textContent,
+      wait1: document.getElementById('offer-wait').textContent,
+    }));
+    if (!offer.shown.includes(caller)) throw new Error(`the offer card shows caller ${JSON.stringify(offer.shown)}, want ${caller}`);
+    await page.waitForTimeout(1200);
+    const wait2 = await page.textContent('#offer-wait');
+    if (wait2 === offer.wait1) throw new Error(`the waited time does not count: ${offer.wait1} then ${wait2}`);
+    await page.screenshot({ path: path.join(outDir, 'desk-offer.png') });
+    emit('offer', { ...offer, wait2 });
+
+    // Answer, and listen.
+    await page.getByRole('button', { name: 'Answer' }).click();
+    await waitFor(page, () => window.hotlineTest.call && window.hotlineTest.call.connected, null, 'the call to connect');
+    await page.waitForTimeout(500);
+    const heard = await page.evaluate(() => window.hotlineTest.dominantFrequency(1500));
+    const codec = await page.evaluate(() => window.hotlineTest.codec());
+    await page.screenshot({ path: path.join(outDir, 'desk-call.png') });
+    emit('talking', { heard, codec });
+
+    // Hold and unhold.
+    await expectCommand('hold');
+    await page.getByRole('button', { name: 'Hold' }).click();
+    await waitFor(page, () => window.hotlineTest.call && window.hotlineTest.call.held, null, 'hold to be confirmed');
+    await page.screenshot({ path: path.join(outDir, 'desk-held.png') });
+    emit('held');
+    await expectCommand('unhold');
+    await page.getByRole('button', { name: 'Unhold' }).click();
+    await waitFor(page, () => window.hotlineTest.call && !window.hotlineTest.call.held, null, 'unhold to be confirmed');
+    emit('unheld');
+
+    // Mute (the microphone track is disabled locally) and unmute.
+    await expectCommand('mute');
+    await page.getByRole('button', { name: 'Mute' }).click();
+    const muted = await page.evaluate(() => window.hotlineTest.micEnabled());
+    if (muted !== false) throw new Error(`after Mute the microphone track is enabled=${muted}`);
+    emit('muted');
+    await expectCommand('unmute');
+    await page.getByRole('button', { name: 'Unmute' }).click();
+    emit('unmuted');
+
+    // A key on the keypad goes to the caller as RFC 4733.
+    await expectCommand('dtmf');
+    await page.getByText('Keypad').click();
+    await page.getByRole('button', { name: 'Key 5' }).click();
+    emit('dtmf_sent');
+
+    // Hang up, wrap up, ready.
+    await expectCommand('hangup');
+    await page.getByRole('button', { name: 'Hang up' }).click();
+    await waitFor(page, () => !document.getElementById('wrap-panel').hidden, null, 'the wrap-up panel');
+    await page.getByLabel('Resolved').check();
+    await page.getByLabel('Note').fill('browser test: tone both ways, hold, hang-up');
+    await page.screenshot({ path: path.join(outDir, 'desk-wrapup.png') });
+    await page.getByRole('button', { name: 'Ready' }).click();
+    await waitFor(page, () => window.hotlineTest.state === 'available', null, 'state available after Ready');
+    const sent = await page.evaluate(() => window.hotlineTest.sent.map((m) => m.type));
+    for (const t of ['disposition', 'wrapup_done']) {
+      if (!sent.includes(t)) throw new Error(`the page did not send ${t}: sent ${sent.join(',')}`);
+    }
+    emit('done', { sent });
+  } finally {
+    pageLog.end();
+    await browser.close();
+  }
+}
+
+main().then(() => process.exit(0), (err) => {
+  emit('fail', { error: err.message });
+  log(err.stack || err.message);
+  process.exit(1);
+});
