@@ -14,12 +14,15 @@
 #     streaming G.711 A-law at 50 packets/s, holds them BENCH_HOLD seconds
 #     and hangs up. While all N are up, a BENCH_WINDOW-second window
 #     measures the server's CPU (utime+stime from /proc/PID/stat), RSS,
-#     threads, Go heap and goroutines (/metrics), SIPp's CPU, the machine's
-#     CPU, and the UDP receive-queue drops of both processes' sockets (the
-#     kernel's count of RTP lost between them). After the level: SIPp's
-#     failed calls (its statistics CSV) and the CDRs (RTP loss, jitter,
-#     hang-up causes). Stepping stops when a level fails (server gone, the
-#     level not reached, or failed calls over the 0.1% pass line).
+#     threads, Go heap and goroutines (/metrics), SIPp's, PostgreSQL's and
+#     the machine's CPU, and the kernel's UDP drop counters: on the server's
+#     sockets they are RTP lost because the server did not read in time; on
+#     SIPp's (rtp_stream never reads its socket) they count what arrived.
+#     After the level: SIPp's failed calls (its statistics CSV) and the CDRs
+#     (RTP loss and jitter as the server saw SIPp's stream, packets sent
+#     against what the prompt timeline calls for, hang-up causes). Stepping
+#     stops when a level fails (server gone, the level not reached, or
+#     failed calls over the 0.1% pass line).
 #
 #  B. Call setup rate (bench/setup-call.xml: INVITE, 200, ACK, 1 s, BYE)
 #     at each rate R for BENCH_RATE_SECS seconds: failed calls, 503s (the
@@ -590,7 +593,6 @@ for R in $RATES; do
 	# single calls, one after the other; each takes ~1 s of SIPp start-up
 	# and teardown).
 	recover=-
-	r503_mid=$(metric 'hotline_sip_responses_total{code="503"}')
 	scrape
 	if (($(metric 'hotline_sip_responses_total{code="503"}') > r503_0)); then
 		tr0=$(date +%s.%N)

@@ -162,8 +162,10 @@ func (s *Server) newCall(req *sipmsg.Request, tx sipmsg.ServerTransaction, early
 	d.invite = inv
 
 	sess, err := s.media.NewSession(media.SessionConfig{
-		CallID:     callUUID.String(),
-		InbandDTMF: route.InbandDTMF,
+		CallID: callUUID.String(),
+		// Tone detection costs 40x the rest of the receive path; a caller
+		// that negotiated telephone-event sends its keys that way.
+		InbandDTMF: route.InbandDTMF && (offer == nil || offer.DTMFPT == 0),
 		OnTimeout: func(reason string) {
 			if c := d.call; c != nil {
 				c.Hangup(call.CauseRTPTimeout)
@@ -227,7 +229,17 @@ func (s *Server) newCall(req *sipmsg.Request, tx sipmsg.ServerTransaction, early
 	log := s.log.With("call", info.ID, "tenant", info.TenantID, "sip_call_id", d.callID)
 	// The caller can CANCEL until we answer; the transaction layer answers
 	// 487 itself, we end the call.
-	tx.OnCancel(func(*sipmsg.Request) { c.Hangup(call.CauseCancelled) })
+	// sipgo keeps a finished INVITE transaction (and so this callback) for
+	// Timer L, 32 s: the callback must not keep the whole call alive that
+	// long, or memory follows the call rate.
+	var cancelTarget atomic.Pointer[call.Call]
+	cancelTarget.Store(c)
+	defer cancelTarget.Store(nil)
+	tx.OnCancel(func(*sipmsg.Request) {
+		if c := cancelTarget.Load(); c != nil {
+			c.Hangup(call.CauseCancelled)
+		}
+	})
 
 	code := d.answer(route.AnswerDelay, se)
 	if code == 200 {
