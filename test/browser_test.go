@@ -36,9 +36,6 @@ func TestBrowserSoftphone(t *testing.T) {
 	srv := startServer(t, serverOptions{Name: "browser"})
 	base := fmt.Sprintf("http://127.0.0.1:%d", srv.HTTPPort)
 	checkPageServed(t, base)
-	if missing := agentProtocolMissing(t, base); missing != "" {
-		t.Skipf("the server side of the agent protocol is not ready: %s (docs/agent-protocol.md); the page is served, the browser test waits for it", missing)
-	}
 	npmInstall(t)
 
 	out := os.Getenv("HOTLINE_BROWSER_OUT")
@@ -201,19 +198,6 @@ func checkPageServed(t *testing.T, base string) {
 // agentProtocolMissing says what of the agent WebSocket's server side is
 // missing, or "" when the route exists (it answers 401 without a session;
 // an unknown /api/v1 route answers 404).
-func agentProtocolMissing(t *testing.T, base string) string {
-	t.Helper()
-	res, err := http.Get(base + "/api/v1/agent/ws")
-	if err != nil {
-		t.Fatalf("GET /api/v1/agent/ws: %v", err)
-	}
-	res.Body.Close()
-	if res.StatusCode == http.StatusNotFound {
-		return "GET /api/v1/agent/ws answers 404 (web/agent*.go, desk/ not wired into hotline serve yet)"
-	}
-	return ""
-}
-
 // npmInstall puts playwright-core (pinned in test/browser/package.json
 // and package-lock.json) into test/browser/node_modules, once: a tree
 // already holding the locked version is left alone.
