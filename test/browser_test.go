@@ -195,9 +195,6 @@ func checkPageServed(t *testing.T, base string) {
 	}
 }
 
-// agentProtocolMissing says what of the agent WebSocket's server side is
-// missing, or "" when the route exists (it answers 401 without a session;
-// an unknown /api/v1 route answers 404).
 // npmInstall puts playwright-core (pinned in test/browser/package.json
 // and package-lock.json) into test/browser/node_modules, once: a tree
 // already holding the locked version is left alone.
