@@ -104,6 +104,7 @@ const (
 	ReasonRejected          = "rejected"  // declined an offer
 	ReasonBackoffElapsed    = "backoff-elapsed"
 	ReasonRingTimeout       = "ring-timeout"
+	ReasonAgentLost         = "agent-lost" // the agent's phone died during a call
 	ReasonAnsweredElsewhere = "answered-elsewhere"
 	ReasonCallerAbandoned   = "caller-abandoned"
 	ReasonAgentUnavailable  = "agent-unavailable" // the agent went on break or logged out while ringing

@@ -339,7 +339,7 @@ func (e *Engine) abandon(ev CallAbandoned) error {
 	}
 	switch c.state {
 	case callConnected:
-		return e.callEnded(ev.Call)
+		return e.callEnded(ev.Call, false)
 	case callRinging:
 		for _, a := range c.ringing {
 			e.emit(Action{Kind: CancelOffer, Call: c.id, Agent: a.id, Reason: ReasonCallerAbandoned})
@@ -414,7 +414,7 @@ func (e *Engine) offerEnded(callID CallID, agentID AgentID, rejected bool, what 
 	return nil
 }
 
-func (e *Engine) callEnded(id CallID) error {
+func (e *Engine) callEnded(id CallID, lost bool) error {
 	c := e.calls[id]
 	if c == nil {
 		return fmt.Errorf("acd: call ended %s: %w", id, ErrUnknownCall)
@@ -431,6 +431,12 @@ func (e *Engine) callEnded(id CallID) error {
 		e.recordHandle(a)
 		a.lastEnd = e.now
 		e.goOffline(a)
+		return nil
+	}
+	if lost {
+		e.recordHandle(a)
+		a.until, a.lastEnd = 0, e.now
+		e.setState(a, StateMissed, ReasonAgentLost)
 		return nil
 	}
 	if w := a.workQueue.wrapUp; w > 0 {

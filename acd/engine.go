@@ -319,7 +319,7 @@ func (e *Engine) Handle(dst []Action, now time.Time, ev Event) ([]Action, error)
 	case OfferTimeout:
 		err = e.offerEnded(ev.Call, ev.Agent, false, "offer timeout")
 	case CallEnded:
-		err = e.callEnded(ev.Call)
+		err = e.callEnded(ev.Call, ev.Lost)
 	case ChangePriority:
 		err = e.changePriority(ev)
 	case AgentLogin:

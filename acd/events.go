@@ -75,9 +75,12 @@ type OfferTimeout struct {
 }
 
 // CallEnded is the agent leg of an answered call ending; the agent goes to
-// wrap-up (or is free at once when the queue has none).
+// wrap-up (or is free at once when the queue has none). Lost is the agent's
+// phone dying mid-call: the agent goes to missed (not ready) instead, since
+// nobody can tell when they will be back.
 type CallEnded struct {
 	Call CallID
+	Lost bool
 }
 
 // WrapUpDone is the agent finishing after-call work before the wrap-up time

@@ -14,8 +14,9 @@ import (
 
 // Who ended a conversation, as call_ended's "by" says.
 const (
-	byNobody = ""
-	byAgent  = "agent"
+	byNobody   = "" // the leg failed or the browser went away
+	byAgent    = "agent"
+	byTransfer = "transfer"
 )
 
 // talk is an answered call being connected to, or talking with, an agent.
@@ -44,6 +45,38 @@ func (t *talk) end(by string) {
 		t.mu.Unlock()
 		close(t.ended)
 	})
+}
+
+func (t *talk) endedBy() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.by
+}
+
+// markTransfer claims the talk's end for a transfer before the runtime
+// ends it; false when it is already over.
+func (t *talk) markTransfer(on bool) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	select {
+	case <-t.ended:
+		return false
+	default:
+	}
+	t.by = byNobody
+	if on {
+		t.by = byTransfer
+	}
+	return true
+}
+
+// lost is how Connect ends when the agent side went away without hanging
+// up: the caller goes back to the front of the line (Runtime.Wait).
+func (t *talk) lost(ctx context.Context) error {
+	if ctx.Err() != nil || t.endedBy() != byNobody {
+		return nil
+	}
+	return &queue.Requeue{Front: true, Lost: true, Reason: "agent-lost"}
 }
 
 func (t *talk) deliverAnswer(sdp string) error {
@@ -137,11 +170,9 @@ func (d *Desk) Connect(ctx context.Context, c *call.Call, agentID queue.AgentID)
 		t.mu.Unlock()
 		leg.Detach()
 		by := "system"
-		t.mu.Lock()
-		if t.by == byAgent {
-			by = byAgent
+		if b := t.endedBy(); b == byAgent || b == byTransfer {
+			by = b
 		}
-		t.mu.Unlock()
 		if c.Context().Err() != nil {
 			by = "caller"
 		}
@@ -171,7 +202,7 @@ func (d *Desk) Connect(ctx context.Context, c *call.Call, agentID queue.AgentID)
 		}
 		return fmt.Errorf("desk: connect %s: no webrtc_answer within %v", c.ID, d.cfg.AnswerTimeout)
 	case <-t.ended:
-		return nil
+		return t.lost(ctx)
 	}
 	if err := leg.SetAnswer(answer); err != nil {
 		a.send(Msg{"type": "error", "call": c.ID, "message": err.Error()})
@@ -184,7 +215,8 @@ func (d *Desk) Connect(ctx context.Context, c *call.Call, agentID queue.AgentID)
 	a.send(Msg{"type": "connected", "call": c.ID})
 	select {
 	case <-ctx.Done():
+		return nil
 	case <-t.ended:
+		return t.lost(ctx)
 	}
-	return nil
 }

@@ -191,6 +191,21 @@ type Agent struct {
 	gen      int // connection generation, so a stale grace timer does nothing
 }
 
+// agentNamed finds an agent of tenant at a desk by username or id.
+func (d *Desk) agentNamed(tenant, name string) *Agent {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if a := d.agents[key{tenant, queue.AgentID(name)}]; a != nil {
+		return a
+	}
+	for k, a := range d.agents {
+		if k.tenant == tenant && a.id.Username == name {
+			return a
+		}
+	}
+	return nil
+}
+
 // ensureLoggedIn attaches the agent to the runtime, logging them in when
 // the runtime does not know them. It must not run under a.mu: the
 // runtime's owner calls back into the agent.
@@ -286,8 +301,9 @@ func (a *Agent) StateChanged(state acd.State, reason string, at time.Time) {
 }
 
 // disconnected is s's connection ending: ringing offers count as rejected,
-// a conversation ends (the runtime cannot put an answered caller back in
-// line), and the agent is logged out unless they return within Grace.
+// a conversation's caller goes back to the front of the line (Connect
+// returns a queue.Requeue), and the agent is logged out unless they return
+// within Grace.
 func (a *Agent) disconnected(s *Session) {
 	a.mu.Lock()
 	if a.sess != s {
@@ -313,9 +329,6 @@ func (a *Agent) disconnected(s *Session) {
 	}
 	if t != nil {
 		t.end(byNobody)
-		if err := a.rt.Hangup(ctx, a.id.ID, t.callID); err != nil {
-			a.d.log.Info("conversation of a disconnected agent already over", "agent", a.id.Username, "call", t.callID, "error", err)
-		}
 	}
 
 	a.d.mu.Lock()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"hotline/acd"
+	"hotline/queue"
 )
 
 // Session is one connection of an agent's desk.
@@ -167,7 +168,7 @@ func (s *Session) handle(ctx context.Context, m in) error {
 		}
 		return nil
 	case "transfer":
-		return errors.New("transfer: not supported by this server yet")
+		return s.transfer(ctx, m)
 	case "":
 		return errors.New("message without a type")
 	}
@@ -220,3 +221,34 @@ func (s *Session) talkOf(call string) (*talk, error) {
 
 // Close is the connection ending.
 func (s *Session) Close() { s.a.disconnected(s) }
+
+// transfer is a blind transfer of the agent's conversation to a queue or
+// to another agent (by username) at a desk of the tenant.
+func (s *Session) transfer(ctx context.Context, m in) error {
+	a := s.a
+	t, err := s.talkOf(m.Call)
+	if err != nil {
+		return fmt.Errorf("transfer: %w", err)
+	}
+	if (m.Queue == "") == (m.Agent == "") {
+		return errors.New("transfer: want one of queue and agent")
+	}
+	to := queue.Requeue{Queue: m.Queue, Reason: "transfer"}
+	if m.Agent != "" {
+		b := a.d.agentNamed(a.id.Tenant, m.Agent)
+		if b == nil || b.rt != a.rt {
+			return fmt.Errorf("transfer: agent %q is not logged in", m.Agent)
+		}
+		to.Agent = b.id.ID
+	}
+	// Marked first: the runtime ending the conversation must find it a
+	// transfer, or Connect would take it for a lost agent.
+	if !t.markTransfer(true) {
+		return errors.New("transfer: the conversation is over")
+	}
+	if err := a.rt.Transfer(ctx, a.id.ID, m.Call, to); err != nil {
+		t.markTransfer(false)
+		return fmt.Errorf("transfer: %w", err)
+	}
+	return nil
+}

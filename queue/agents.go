@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/google/uuid"
@@ -27,8 +28,17 @@ func (r *Runtime) Login(ctx context.Context, a Agent) error {
 	return r.do(ctx, func(time.Time) error {
 		prev, had := r.agents[a.ID]
 		// Registered first: the login itself may offer the agent a call.
-		r.agents[a.ID] = &agentConn{ep: a.Endpoint}
-		if err := r.handle(acd.AgentLogin{Agent: a.ID, Skills: a.Skills, Queues: a.Queues, Available: a.Available}); err != nil {
+		ag := &agentConn{ep: a.Endpoint}
+		for _, m := range a.Queues {
+			ag.queues = append(ag.queues, m.Queue)
+		}
+		r.agents[a.ID] = ag
+		// The agent's own pseudo-skill lets a transfer to them ride the
+		// core's skill routing: a call requiring it rings nobody else.
+		skills := make(map[string]int, len(a.Skills)+1)
+		maps.Copy(skills, a.Skills)
+		skills[agentSkill(a.ID)] = 1
+		if err := r.handle(acd.AgentLogin{Agent: a.ID, Skills: skills, Queues: a.Queues, Available: a.Available}); err != nil {
 			if had {
 				r.agents[a.ID] = prev
 			} else {

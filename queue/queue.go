@@ -49,7 +49,8 @@ type StateListener interface {
 
 // Connector joins an answered caller to the agent's media and blocks for
 // the conversation. It must return when ctx ends: the caller hung up, or
-// the agent did (Runtime.Hangup).
+// the agent did (Runtime.Hangup, Runtime.Transfer). Returning a *Requeue
+// puts the caller back in line instead of ending their wait.
 type Connector interface {
 	Connect(ctx context.Context, c *call.Call, agent AgentID) error
 }
@@ -129,7 +130,8 @@ type Runtime struct {
 }
 
 type agentConn struct {
-	ep AgentEndpoint
+	ep     AgentEndpoint
+	queues []string // in login order: a transfer to the agent enters the first
 }
 
 // New builds a runtime; the ACD configuration is validated here.

@@ -87,6 +87,12 @@ type waiter struct {
 
 	answeredBy AgentID
 	endTalk    context.CancelFunc
+	moveTo     *Requeue // a transfer asked for during the conversation
+
+	// The entry's own routing, kept for going back into line.
+	prio     int
+	skills   []acd.SkillReq
+	exitStep string
 }
 
 func (w *waiter) signal(s signal) {
@@ -118,6 +124,7 @@ func (r *Runtime) Wait(ctx context.Context, e Entry) (Result, error) {
 	w := &waiter{
 		id: acd.CallID(e.Call.ID), c: e.Call, ctx: ctx, caller: e.Call.From, path: e.Path, step: e.Step,
 		sig: make(chan signal, 4), final: make(chan final, 1),
+		prio: e.Priority, skills: e.Skills, exitStep: e.ExitStep,
 	}
 	err := r.do(ctx, func(now time.Time) error { return r.enqueue(now, w, e) })
 	if err != nil {
@@ -162,10 +169,11 @@ func (r *Runtime) Wait(ctx context.Context, e Entry) (Result, error) {
 			}
 		case f := <-w.final:
 			a.stop()
-			if f.agent == "" {
+			if f.agent == "" || !r.talk(ctx, w, e, f) {
 				return f.res, nil
 			}
-			return r.talk(ctx, w, e, f), nil
+			// Back in line (transfer or agent lost): music again.
+			a.start(nil)
 		case err := <-a.done:
 			a.finished()
 			if err != nil && ctx.Err() == nil && !errors.Is(err, context.Canceled) {
@@ -178,18 +186,35 @@ func (r *Runtime) Wait(ctx context.Context, e Entry) (Result, error) {
 }
 
 // talk runs the conversation with the agent who answered, then starts
-// their wrap-up.
-func (r *Runtime) talk(ctx context.Context, w *waiter, e Entry, f final) Result {
+// their wrap-up. true: the caller is back in line and keeps waiting.
+func (r *Runtime) talk(ctx context.Context, w *waiter, e Entry, f final) bool {
 	e.Call.Event("queue_connect", e.Step, map[string]string{"queue": f.res.Queue, "agent": string(f.agent)})
 	start := time.Now()
 	err := r.cfg.Connector.Connect(f.talk, e.Call, f.agent)
+	var rq *Requeue
+	if errors.As(err, &rq) {
+		err = nil
+	}
 	if err != nil && ctx.Err() == nil {
 		r.log.Warn("connecting caller to agent failed", "call", e.Call.ID, "agent", f.agent, "error", err)
 	}
 	callerLeft := ctx.Err() != nil
 	talked := time.Since(start)
-	r.submit(func(now time.Time) { r.ended(now, w, callerLeft, talked) })
-	return f.res
+	back := make(chan bool, 1)
+	if !r.submit(func(now time.Time) { back <- r.ended(now, w, callerLeft, talked, rq) }) {
+		return false
+	}
+	select {
+	case b := <-back:
+		return b
+	case <-r.done:
+		select {
+		case b := <-back:
+			return b
+		default:
+			return false
+		}
+	}
 }
 
 func (r *Runtime) enqueue(now time.Time, w *waiter, e Entry) error {
@@ -233,7 +258,7 @@ func (r *Runtime) abandon(now time.Time, w *waiter) {
 		if ag := r.agents[w.answeredBy]; ag != nil && ag.ep != nil {
 			ag.ep.Cancel(string(w.id))
 		}
-		r.ended(now, w, true, 0)
+		r.ended(now, w, true, 0, nil)
 		return
 	}
 	if err := r.handle(acd.CallAbandoned{Call: w.id}); err != nil {
@@ -244,21 +269,35 @@ func (r *Runtime) abandon(now time.Time, w *waiter) {
 	delete(r.calls, w.id)
 }
 
-// ended is the conversation over: the agent goes to wrap-up.
-func (r *Runtime) ended(now time.Time, w *waiter, callerLeft bool, talked time.Duration) {
+// ended is the conversation over: the agent goes to wrap-up (missed when
+// lost), and the caller leaves or, on rq or a transfer, goes back in line.
+func (r *Runtime) ended(now time.Time, w *waiter, callerLeft bool, talked time.Duration, rq *Requeue) bool {
 	if r.calls[w.id] != w {
-		return
+		return false
 	}
-	delete(r.calls, w.id)
 	w.endTalk()
-	if err := r.handle(acd.CallEnded{Call: w.id}); err != nil {
+	if w.moveTo != nil {
+		rq = w.moveTo
+	}
+	if callerLeft {
+		rq = nil
+	}
+	if rq == nil {
+		delete(r.calls, w.id)
+	}
+	if err := r.handle(acd.CallEnded{Call: w.id, Lost: rq != nil && rq.Lost}); err != nil {
 		r.log.Warn("call end", "call", w.id, "error", err)
+	}
+	if rq != nil {
+		r.requeue(now, w, *rq, talked)
+		return true
 	}
 	event := "complete_agent"
 	if callerLeft {
 		event = "complete_caller"
 	}
 	r.logRow(now, w.id, w.entry.Queue, w.answeredBy, event, map[string]string{"talk_ms": ms(talked)})
+	return false
 }
 
 // audio is the waiting caller's sound: announcement prompts, then hold

@@ -23,7 +23,7 @@ type QueueEntry struct {
 	AnsweredAt time.Time
 	AgentID    string
 	LeftAt     time.Time
-	Outcome    string // answered, abandoned, overflow, exit, rejected; "" while waiting
+	Outcome    string // answered, abandoned, overflow, exit, rejected, transferred, requeued; "" while waiting
 	Wait       time.Duration
 }
 
@@ -34,6 +34,9 @@ const (
 	OutcomeOverflow  = "overflow"
 	OutcomeExit      = "exit"
 	OutcomeRejected  = "rejected"
+	// An answered stint that ended with the caller back in line.
+	OutcomeTransferred = "transferred"
+	OutcomeRequeued    = "requeued" // the agent was lost mid-call
 )
 
 // AgentStateChange is an agent going into State for Reason.
@@ -118,7 +121,9 @@ func (c *acdCols) add(it *item) {
 	case opQueueEntry:
 		// One INSERT ... ON CONFLICT DO UPDATE may touch a row once, so a
 		// batch keeps the latest snapshot of each entry; snapshots only
-		// grow, so the latest holds everything the earlier ones did.
+		// grow, so the latest holds everything the earlier ones did. The
+		// one outcome that changes, answered to transferred or requeued,
+		// comes after the answer and the row's update lets it through.
 		if c.entryAt == nil {
 			c.entryAt = map[uuid.UUID]int{}
 		}
@@ -188,7 +193,8 @@ func (c *acdCols) queue(b *pgx.Batch) error {
 				answered_at = coalesce(q.answered_at, EXCLUDED.answered_at),
 				agent_id = coalesce(EXCLUDED.agent_id, q.agent_id),
 				left_at = coalesce(q.left_at, EXCLUDED.left_at),
-				outcome = coalesce(q.outcome, EXCLUDED.outcome),
+				outcome = CASE WHEN EXCLUDED.outcome IN ('transferred', 'requeued') THEN EXCLUDED.outcome
+					ELSE coalesce(q.outcome, EXCLUDED.outcome) END,
 				wait_ms = coalesce(q.wait_ms, EXCLUDED.wait_ms)`,
 			ids, tenants, calls, queues, entered, offered, answered, agents, left, outcomes, waits)
 	}

@@ -345,3 +345,103 @@ func TestAgentBrowserClosesMidRing(t *testing.T) {
 	}
 	ua.Bye(demoNumber)
 }
+
+// TestAgentBlindTransfer: alice answers a caller and transfers them to the
+// cards queue; bob (default profile: every queue, the cards skill) gets the
+// offer with the same caller, answers and hears the caller's 440 Hz tone;
+// alice wraps up, and the first queue entry says transferred.
+func TestAgentBlindTransfer(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, serverOptions{Name: "deskxfer"})
+	alice := openDesk(t, srv, apiLogin(t, srv, "demo", "alice", "alice-demo"), "alice")
+	alice.expect("hello", 5*time.Second, nil)
+	alice.send(map[string]any{"type": "state", "state": "available"})
+	alice.expectState("available", 5*time.Second)
+	// Bob stays on break (login) until alice has the call.
+	bob := openDesk(t, srv, apiLogin(t, srv, "demo", "bob", "bob-demo"), "bob")
+	bob.expect("hello", 5*time.Second, nil)
+
+	ua := queueCall(t, srv)
+	offer := alice.expect("offer", 20*time.Second, nil)
+	callID, _ := offer["call"].(string)
+	alice.send(map[string]any{"type": "answer", "call": callID})
+	wo := alice.expect("webrtc_offer", 10*time.Second, nil)
+	ab := newFakeBrowser(t)
+	alice.send(map[string]any{"type": "webrtc_answer", "call": callID, "sdp": ab.answer(t, wo["sdp"].(string))})
+	alice.expect("connected", 10*time.Second, nil)
+	wantTone(t, "alice hears the caller", ab.recent(t, 4000, 10*time.Second), 440, 1000)
+
+	bob.send(map[string]any{"type": "state", "state": "available"})
+	bob.expectState("available", 5*time.Second)
+	alice.send(map[string]any{"type": "transfer", "call": callID, "agent": "nobody"})
+	if m := alice.expect("error", 5*time.Second, nil); m["call"] != callID {
+		t.Errorf("transfer to nobody: %v", m)
+	}
+	alice.send(map[string]any{"type": "transfer", "call": callID, "queue": "cards"})
+	end := alice.expect("call_ended", 10*time.Second, nil)
+	if end["call"] != callID || end["by"] != "transfer" {
+		t.Errorf("call_ended %v: want by transfer", end)
+	}
+	alice.expectState("wrap_up", 5*time.Second)
+
+	bo := bob.expect("offer", 20*time.Second, nil)
+	if bo["call"] != callID || bo["caller"] != ua.From || bo["queue"] != "cards" {
+		t.Fatalf("bob's offer %v: want call %s from %s in cards", bo, callID, ua.From)
+	}
+	bob.send(map[string]any{"type": "answer", "call": callID})
+	wo = bob.expect("webrtc_offer", 10*time.Second, nil)
+	bb := newFakeBrowser(t)
+	bob.send(map[string]any{"type": "webrtc_answer", "call": callID, "sdp": bb.answer(t, wo["sdp"].(string))})
+	bob.expect("connected", 10*time.Second, nil)
+	wantTone(t, "bob hears the caller", bb.recent(t, 4000, 10*time.Second), 440, 1000)
+
+	var entries []store.QueueEntry
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		var err error
+		entries, err = srv.DB.QueueEntries(ctx, "demo", uuid.MustParse(callID))
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(entries) == 2 && entries[0].Outcome != "" && entries[1].Outcome != "" {
+			break
+		}
+	}
+	if len(entries) != 2 || entries[0].Outcome != store.OutcomeTransferred || entries[1].Queue != "cards" || entries[1].Outcome != store.OutcomeAnswered {
+		t.Errorf("queue entries %+v: want general transferred, then cards answered", entries)
+	}
+	bob.send(map[string]any{"type": "hangup", "call": callID})
+	bob.expect("call_ended", 10*time.Second, nil)
+	ua.Bye(demoNumber)
+}
+
+// TestAgentBrowserClosesMidCall: alice talks with a caller and her browser
+// closes; the caller goes back to the front of general and bob gets them.
+func TestAgentBrowserClosesMidCall(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, serverOptions{Name: "desklost"})
+	alice := openDesk(t, srv, apiLogin(t, srv, "demo", "alice", "alice-demo"), "alice")
+	alice.expect("hello", 5*time.Second, nil)
+	alice.send(map[string]any{"type": "state", "state": "available"})
+	alice.expectState("available", 5*time.Second)
+	bob := openDesk(t, srv, apiLogin(t, srv, "demo", "bob", "bob-demo"), "bob")
+	bob.expect("hello", 5*time.Second, nil)
+
+	ua := queueCall(t, srv)
+	callID, _ := alice.expect("offer", 20*time.Second, nil)["call"].(string)
+	alice.send(map[string]any{"type": "answer", "call": callID})
+	wo := alice.expect("webrtc_offer", 10*time.Second, nil)
+	ab := newFakeBrowser(t)
+	alice.send(map[string]any{"type": "webrtc_answer", "call": callID, "sdp": ab.answer(t, wo["sdp"].(string))})
+	alice.expect("connected", 10*time.Second, nil)
+	bob.send(map[string]any{"type": "state", "state": "available"})
+	bob.expectState("available", 5*time.Second)
+	alice.close()
+
+	bo := bob.expect("offer", 20*time.Second, nil)
+	if bo["call"] != callID || bo["caller"] != ua.From || bo["queue"] != "general" {
+		t.Fatalf("bob's offer %v: want call %s back in general", bo, callID)
+	}
+	ua.Bye(demoNumber)
+}
