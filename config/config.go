@@ -27,6 +27,7 @@ type Config struct {
 	Data    string   `yaml:"data"`
 	Limits  Limits   `yaml:"limits"`
 	Log     Log      `yaml:"log"`
+	WebRTC  WebRTC   `yaml:"webrtc"`
 	Tenants []Tenant `yaml:"tenants"`
 
 	// File is the path the configuration was loaded from.
@@ -54,6 +55,24 @@ type RTP struct {
 	HoldTimeout Duration `yaml:"hold_timeout"`
 
 	PortMin, PortMax int `yaml:"-"`
+}
+
+// WebRTC configures the agents' browser media legs.
+type WebRTC struct {
+	// Ports bounds the UDP ports of agents' WebRTC legs ("LO-HI"); empty: any.
+	Ports string `yaml:"ports"`
+	// ICEServers are STUN/TURN servers for agents behind NAT; both our side
+	// and the browser use them. Empty: host candidates only (a LAN).
+	ICEServers []ICEServer `yaml:"ice_servers"`
+
+	PortMin, PortMax int `yaml:"-"`
+}
+
+// ICEServer is one STUN or TURN server.
+type ICEServer struct {
+	URLs       []string `yaml:"urls"`
+	Username   string   `yaml:"username"`
+	Credential string   `yaml:"credential"`
 }
 
 type Limits struct {
@@ -218,6 +237,30 @@ func Parse(path string, data []byte) (*Config, error) {
 		bad(lines.of("rtp", "ports"), "rtp.ports: %v", err)
 	}
 	cfg.RTP.PortMin, cfg.RTP.PortMax = lo, hi
+	if cfg.WebRTC.Ports != "" {
+		lo, hi, err := parsePortRange(cfg.WebRTC.Ports)
+		if err != nil {
+			bad(lines.of("webrtc", "ports"), "webrtc.ports: %v", err)
+		}
+		cfg.WebRTC.PortMin, cfg.WebRTC.PortMax = lo, hi
+	}
+	for i, srv := range cfg.WebRTC.ICEServers {
+		if len(srv.URLs) == 0 {
+			bad(lines.of("webrtc", "ice_servers", strconv.Itoa(i)), "webrtc.ice_servers: an entry without urls")
+		}
+		for j, u := range srv.URLs {
+			scheme, _, _ := strings.Cut(u, ":")
+			switch scheme {
+			case "stun", "stuns":
+			case "turn", "turns":
+				if srv.Username == "" || srv.Credential == "" {
+					bad(lines.of("webrtc", "ice_servers", strconv.Itoa(i), "urls", strconv.Itoa(j)), "webrtc.ice_servers: TURN server %q needs username and credential", u)
+				}
+			default:
+				bad(lines.of("webrtc", "ice_servers", strconv.Itoa(i), "urls", strconv.Itoa(j)), "webrtc.ice_servers: %q is not a stun:, stuns:, turn: or turns: URL", u)
+			}
+		}
+	}
 	if cfg.RTP.IP != "" {
 		if _, err := netip.ParseAddr(cfg.RTP.IP); err != nil {
 			bad(lines.of("rtp", "ip"), "rtp.ip: %q is not an IP address", cfg.RTP.IP)

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -114,6 +115,48 @@ func TestParseQueueErrors(t *testing.T) {
 	// good starts with an empty line, so the queues begin on line 12.
 	for _, want := range []string{"h.yaml:14: tenant demo: queue cards: unknown strategy", "h.yaml:15:", "h.yaml:16:", "overflows to itself",
 		"h.yaml:17:", "defined twice", "h.yaml:18:", `unknown queue "nowhere"`, "h.yaml:20:", "h.yaml:21:"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}
+
+func TestWebRTCSection(t *testing.T) {
+	ok := good + `
+webrtc:
+  ports: "40000-40999"
+  ice_servers:
+    - urls: ["stun:stun.example.org:3478"]
+    - urls: ["turn:turn.example.org:3478?transport=udp"]
+      username: agent
+      credential: secret
+`
+	c, err := Parse("h.yaml", []byte(ok))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.WebRTC.PortMin != 40000 || c.WebRTC.PortMax != 40999 || len(c.WebRTC.ICEServers) != 2 || c.WebRTC.ICEServers[1].Username != "agent" {
+		t.Fatalf("webrtc = %+v", c.WebRTC)
+	}
+	bad := good + `
+webrtc:
+  ports: "5-4"
+  ice_servers:
+    - urls: ["http://stun.example.org"]
+    - urls: ["turn:turn.example.org"]
+    - {}
+`
+	_, err = Parse("h.yaml", []byte(bad))
+	if err == nil {
+		t.Fatal("bad webrtc section accepted")
+	}
+	base := strings.Count(good, "\n")
+	for _, want := range []string{
+		fmt.Sprintf("h.yaml:%d: webrtc.ports", base+3),
+		fmt.Sprintf("h.yaml:%d: webrtc.ice_servers: \"http://stun.example.org\"", base+5),
+		fmt.Sprintf("h.yaml:%d: webrtc.ice_servers: TURN server", base+6),
+		fmt.Sprintf("h.yaml:%d: webrtc.ice_servers: an entry without urls", base+7),
+	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}

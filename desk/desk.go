@@ -162,6 +162,9 @@ func (d *Desk) Open(ctx context.Context, rt *queue.Runtime, id Identity, prof Pr
 		"reason": a.reason,
 		"since":  a.since.UTC(),
 		"queues": prof.Queues,
+		// The browser gathers its own candidates: behind NAT it needs the
+		// same STUN/TURN servers as our side.
+		"ice_servers": d.browserICEServers(),
 	})
 	a.mu.Unlock()
 	if old != nil {
@@ -365,4 +368,17 @@ func (a *Agent) expire(gen int) {
 	if err := a.rt.Logout(ctx, a.id.ID); err != nil && !errors.Is(err, acd.ErrNotLoggedIn) {
 		a.d.log.Warn("logging out a disconnected agent", "agent", a.id.Username, "error", err)
 	}
+}
+
+// browserICEServers is the ICE server list in RTCIceServer's JSON shape.
+func (d *Desk) browserICEServers() []Msg {
+	out := make([]Msg, 0, len(d.cfg.ICEServers))
+	for _, srv := range d.cfg.ICEServers {
+		m := Msg{"urls": srv.URLs}
+		if srv.Username != "" {
+			m["username"], m["credential"] = srv.Username, srv.Credential
+		}
+		out = append(out, m)
+	}
+	return out
 }

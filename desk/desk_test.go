@@ -2,6 +2,7 @@ package desk
 
 import (
 	"context"
+	"hotline/webrtc"
 	"sync"
 	"testing"
 	"time"
@@ -98,7 +99,7 @@ func agentState(t *testing.T, rt *queue.Runtime, id queue.AgentID) acd.State {
 // disconnected agent is logged out after the grace period unless back.
 func TestDeskSessionLifecycle(t *testing.T) {
 	rt := startRuntime(t)
-	d := New(Config{Grace: 100 * time.Millisecond})
+	d := New(Config{Grace: 100 * time.Millisecond, ICEServers: []webrtc.ICEServer{{URLs: []string{"turn:turn.example.org"}, Username: "u", Credential: "c"}}})
 	defer d.Close()
 	ctx := context.Background()
 	id := Identity{ID: "u1", Username: "alice", Tenant: "t1"}
@@ -109,8 +110,13 @@ func TestDeskSessionLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h := out.wait(t, "hello", nil); h["state"] != "break" {
+	h := out.wait(t, "hello", nil)
+	if h["state"] != "break" {
 		t.Fatalf("hello %v: want state break (login)", h)
+	}
+	// The browser needs the same STUN/TURN servers, in RTCIceServer's shape.
+	if ice, _ := h["ice_servers"].([]Msg); len(ice) != 1 || ice[0]["username"] != "u" || ice[0]["credential"] != "c" {
+		t.Fatalf("hello ice_servers = %#v", h["ice_servers"])
 	}
 	s.Handle(ctx, []byte(`{"type":"state","state":"available"}`))
 	out.wait(t, "state", func(m Msg) bool { return m["state"] == "available" })

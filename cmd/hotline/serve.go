@@ -27,6 +27,7 @@ import (
 	"hotline/store"
 	"hotline/tenant"
 	"hotline/web"
+	"hotline/webrtc"
 )
 
 func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
@@ -38,7 +39,7 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	rtpPorts := fs.String("rtp-ports", "", "RTP port range LO-HI; overrides the file")
 	dataDir := fs.String("data", "", "data directory; overrides the file")
 	inband := fs.Bool("inband-dtmf", true, "detect DTMF tones in callers' audio")
-	webrtcPorts := fs.String("webrtc-ports", "", "UDP port range LO-HI for agents' WebRTC media; empty: any")
+	webrtcPorts := fs.String("webrtc-ports", "", "UDP port range LO-HI for agents' WebRTC media; overrides the file")
 	webrtcLoopback := fs.Bool("webrtc-loopback", true, "also offer 127.0.0.1 ICE candidates (agents on this host, tests)")
 	demoUsers := fs.Bool("demo-users", true, "give the demo and acme tenants their documented users when they have none")
 	if err := fs.Parse(args); err != nil {
@@ -77,6 +78,10 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	// config errors are reported before connecting to it.
 	acdSink := &lateSink{}
 	deskCfg := desk.Config{Loopback: *webrtcLoopback, Logger: log.With("component", "desk")}
+	deskCfg.PortMin, deskCfg.PortMax = uint16(cfg.WebRTC.PortMin), uint16(cfg.WebRTC.PortMax)
+	for _, srv := range cfg.WebRTC.ICEServers {
+		deskCfg.ICEServers = append(deskCfg.ICEServers, webrtc.ICEServer{URLs: srv.URLs, Username: srv.Username, Credential: srv.Credential})
+	}
 	if *webrtcPorts != "" {
 		lo, hi, err := config.ParsePortRange(*webrtcPorts)
 		if err != nil {
