@@ -232,13 +232,13 @@ func Parse(path string, data []byte) (*Config, error) {
 	}
 	lines := lineIndex{root: &root}
 
-	lo, hi, err := parsePortRange(cfg.RTP.Ports)
+	lo, hi, err := ParsePortRange(cfg.RTP.Ports)
 	if err != nil {
 		bad(lines.of("rtp", "ports"), "rtp.ports: %v", err)
 	}
 	cfg.RTP.PortMin, cfg.RTP.PortMax = lo, hi
 	if cfg.WebRTC.Ports != "" {
-		lo, hi, err := parsePortRange(cfg.WebRTC.Ports)
+		lo, hi, err := ParsePortRange(cfg.WebRTC.Ports)
 		if err != nil {
 			bad(lines.of("webrtc", "ports"), "webrtc.ports: %v", err)
 		}
@@ -476,8 +476,9 @@ func NormalizeNumber(s string) string {
 	return out
 }
 
-// ParsePortRange parses "LO-HI".
-func parsePortRange(s string) (int, int, error) {
+// ParsePortRange parses "LO-HI" (the file's port ranges and the
+// --rtp-ports and --webrtc-ports flags).
+func ParsePortRange(s string) (int, int, error) {
 	a, b, ok := strings.Cut(s, "-")
 	if !ok {
 		return 0, 0, fmt.Errorf("%q: want LO-HI", s)
@@ -489,9 +490,6 @@ func parsePortRange(s string) (int, int, error) {
 	}
 	return lo, hi, nil
 }
-
-// ParsePortRange is exported for the --rtp-ports flag.
-func ParsePortRange(s string) (int, int, error) { return parsePortRange(s) }
 
 func parsePrefix(s string) (netip.Prefix, error) {
 	if strings.Contains(s, "/") {

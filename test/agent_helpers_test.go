@@ -91,6 +91,20 @@ func dialDesk(ctx context.Context, srv *server, c *apiClient, origin string) (*w
 	return websocket.Dial(ctx, wsURL(srv), &websocket.DialOptions{HTTPHeader: h})
 }
 
+// demoDesk logs a demo-tenant agent in (password USER-demo), opens their
+// desk and waits for hello; available also makes them Available, else they
+// stay on the login break.
+func demoDesk(t testing.TB, srv *server, user string, available bool) *deskClient {
+	t.Helper()
+	d := openDesk(t, srv, apiLogin(t, srv, "demo", user, user+"-demo"), user)
+	d.expect("hello", 5*time.Second, nil)
+	if available {
+		d.send(map[string]any{"type": "state", "state": "available"})
+		d.expectState("available", 5*time.Second)
+	}
+	return d
+}
+
 func openDesk(t testing.TB, srv *server, c *apiClient, name string) *deskClient {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

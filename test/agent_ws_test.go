@@ -288,11 +288,7 @@ func TestAgentBrowserClosesMidRing(t *testing.T) {
 	srv := startServer(t, serverOptions{Name: "deskring"})
 	desks := map[string]*deskClient{}
 	for _, u := range []string{"alice", "bob"} {
-		d := openDesk(t, srv, apiLogin(t, srv, "demo", u, u+"-demo"), u)
-		d.expect("hello", 5*time.Second, nil)
-		d.send(map[string]any{"type": "state", "state": "available"})
-		d.expectState("available", 5*time.Second)
-		desks[u] = d
+		desks[u] = demoDesk(t, srv, u, true)
 	}
 	ua := queueCall(t, srv)
 	type got struct {
@@ -353,13 +349,9 @@ func TestAgentBrowserClosesMidRing(t *testing.T) {
 func TestAgentBlindTransfer(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t, serverOptions{Name: "deskxfer"})
-	alice := openDesk(t, srv, apiLogin(t, srv, "demo", "alice", "alice-demo"), "alice")
-	alice.expect("hello", 5*time.Second, nil)
-	alice.send(map[string]any{"type": "state", "state": "available"})
-	alice.expectState("available", 5*time.Second)
+	alice := demoDesk(t, srv, "alice", true)
 	// Bob stays on break (login) until alice has the call.
-	bob := openDesk(t, srv, apiLogin(t, srv, "demo", "bob", "bob-demo"), "bob")
-	bob.expect("hello", 5*time.Second, nil)
+	bob := demoDesk(t, srv, "bob", false)
 
 	ua := queueCall(t, srv)
 	offer := alice.expect("offer", 20*time.Second, nil)
@@ -421,12 +413,8 @@ func TestAgentBlindTransfer(t *testing.T) {
 func TestAgentBrowserClosesMidCall(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t, serverOptions{Name: "desklost"})
-	alice := openDesk(t, srv, apiLogin(t, srv, "demo", "alice", "alice-demo"), "alice")
-	alice.expect("hello", 5*time.Second, nil)
-	alice.send(map[string]any{"type": "state", "state": "available"})
-	alice.expectState("available", 5*time.Second)
-	bob := openDesk(t, srv, apiLogin(t, srv, "demo", "bob", "bob-demo"), "bob")
-	bob.expect("hello", 5*time.Second, nil)
+	alice := demoDesk(t, srv, "alice", true)
+	bob := demoDesk(t, srv, "bob", false)
 
 	ua := queueCall(t, srv)
 	callID, _ := alice.expect("offer", 20*time.Second, nil)["call"].(string)
