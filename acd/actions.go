@@ -112,4 +112,7 @@ const (
 	ReasonNoAgents          = "no-agents"
 	ReasonMaxWait           = "max-wait"
 	ReasonTimeout           = "timeout"
+	ReasonConsult           = "consult"       // reserved for a consultation (attended transfer)
+	ReasonConsultEnded      = "consult-ended" // the consultation ended without a transfer
+	ReasonTransferred       = "transferred"   // took a call by attended transfer
 )

@@ -422,31 +422,41 @@ func (e *Engine) callEnded(id CallID, lost bool) error {
 	if c.state != callConnected {
 		return fmt.Errorf("acd: call ended %s: %w: the call was not answered", id, ErrBadState)
 	}
+	if t := c.consult; t != nil {
+		// The caller left mid-consultation: the consulted agent is free.
+		e.releaseConsult(t)
+	}
 	a := c.agent
+	e.freeCall(c)
+	e.agentLeaves(a, lost)
+	return nil
+}
+
+// agentLeaves ends a's part in the call they were talking on: wrap-up,
+// or missed when their phone died, or offline when they asked for it.
+func (e *Engine) agentLeaves(a *agent, lost bool) {
 	a.call = nil
 	a.talk = e.now - a.answeredAt
 	a.endedAt = e.now
-	e.freeCall(c)
 	if a.pending == StateOffline {
 		e.recordHandle(a)
 		a.lastEnd = e.now
 		e.goOffline(a)
-		return nil
+		return
 	}
 	if lost {
 		e.recordHandle(a)
 		a.until, a.lastEnd = 0, e.now
 		e.setState(a, StateMissed, ReasonAgentLost)
-		return nil
+		return
 	}
 	if w := a.workQueue.wrapUp; w > 0 {
 		a.until = e.now + w
 		e.setState(a, StateWrapUp, ReasonCallEnded)
 		e.after(w, tAgent, a.gen, a, nil)
-		return nil
+		return
 	}
 	e.finishWork(a, ReasonCallEnded)
-	return nil
 }
 
 func (e *Engine) changePriority(ev ChangePriority) error {

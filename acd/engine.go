@@ -160,6 +160,7 @@ type agent struct {
 	callsToday int
 	misses     int
 	call       *call // ringing or connected
+	consultFor *call // the call this agent is being consulted about
 
 	pending       State // StateBreak or StateOffline after the call; StateAvailable: none
 	pendingReason string
@@ -205,6 +206,7 @@ type call struct {
 
 	ringing []*agent
 	agent   *agent
+	consult *agent // the agent consulted about the call, if any
 	g       *group
 	line    node[*call]
 	gnode   node[*call]
@@ -330,6 +332,12 @@ func (e *Engine) Handle(dst []Action, now time.Time, ev Event) ([]Action, error)
 		err = e.setStateEvent(ev)
 	case WrapUpDone:
 		err = e.wrapUpDone(ev)
+	case ConsultStarted:
+		err = e.consultStarted(ev)
+	case ConsultEnded:
+		err = e.consultEnded(ev)
+	case CallHandedOver:
+		err = e.handOver(ev)
 	case nil:
 		err = fmt.Errorf("acd: %w: nil event", ErrInvalid)
 	default:

@@ -96,6 +96,30 @@ type ChangePriority struct {
 	Priority int
 }
 
+// ConsultStarted reserves Target, an available agent, for a consultation
+// with the agent talking on Call (an attended transfer's first half):
+// Target goes on call with reason "consult" and is offered nothing until
+// ConsultEnded or CallHandedOver. A call has one consultation at a time.
+type ConsultStarted struct {
+	Call   CallID
+	Target AgentID
+}
+
+// ConsultEnded ends Target's consultation without a transfer (cancelled,
+// declined, or the consulted agent hung up): Target is free again, or goes
+// where they asked to go meanwhile. No wrap-up: they handled no caller.
+type ConsultEnded struct {
+	Target AgentID
+}
+
+// CallHandedOver completes an attended transfer: the consulted agent takes
+// Call, and the agent who had it goes to wrap-up as after a call. Handle
+// time counts for both.
+type CallHandedOver struct {
+	Call   CallID
+	Target AgentID
+}
+
 // Tick only lets time pass: due timers run at the start of every Handle.
 type Tick struct{}
 
@@ -111,3 +135,6 @@ func (CallEnded) isEvent()      {}
 func (WrapUpDone) isEvent()     {}
 func (ChangePriority) isEvent() {}
 func (Tick) isEvent()           {}
+func (ConsultStarted) isEvent() {}
+func (ConsultEnded) isEvent()   {}
+func (CallHandedOver) isEvent() {}

@@ -167,6 +167,9 @@ func (e *Engine) check() error {
 			if c.q != nil || c.agent == nil || c.agent.call != c || c.agent.state != StateOnCall {
 				return fmt.Errorf("connected call %s inconsistent", c.id)
 			}
+			if t := c.consult; t != nil && (t.consultFor != c || t.state != StateOnCall) {
+				return fmt.Errorf("call %s consults %s inconsistently", c.id, t.id)
+			}
 		} else if c.q == nil || !c.line.in {
 			return fmt.Errorf("call %s not in a line", c.id)
 		}
@@ -178,12 +181,16 @@ func (e *Engine) check() error {
 				return fmt.Errorf("agent %s ringing without an offer", a.id)
 			}
 		case StateOnCall:
-			if a.call == nil || a.call.state != callConnected || a.call.agent != a {
+			if c := a.consultFor; c != nil {
+				if a.call != nil || c.consult != a || c.state != callConnected || c.agent == a || e.calls[c.id] != c {
+					return fmt.Errorf("agent %s consulted inconsistently", a.id)
+				}
+			} else if a.call == nil || a.call.state != callConnected || a.call.agent != a {
 				return fmt.Errorf("agent %s on call without a call", a.id)
 			}
 		default:
-			if a.call != nil {
-				return fmt.Errorf("agent %s is %s with call %s", a.id, a.state, a.call.id)
+			if a.call != nil || a.consultFor != nil {
+				return fmt.Errorf("agent %s is %s with a call", a.id, a.state)
 			}
 		}
 	}

@@ -72,6 +72,7 @@ type prop struct {
 	entered   map[CallID]time.Time
 	deadline  map[CallID]time.Time
 	connected map[CallID]AgentID
+	consulted map[CallID]AgentID // the agent consulted about a connected call
 	lastEnd   map[AgentID]time.Time
 	answered  map[AgentID]int
 
@@ -89,7 +90,7 @@ func newProp(t *testing.T, seed uint64) *prop {
 		skills: map[AgentID]map[string]int{}, queues: map[AgentID][]Membership{},
 		state: map[AgentID]State{}, offerOf: map[AgentID]CallID{}, ringers: map[CallID][]AgentID{},
 		inQueue: map[CallID]string{}, entered: map[CallID]time.Time{}, deadline: map[CallID]time.Time{},
-		connected: map[CallID]AgentID{}, lastEnd: map[AgentID]time.Time{}, answered: map[AgentID]int{},
+		connected: map[CallID]AgentID{}, consulted: map[CallID]AgentID{}, lastEnd: map[AgentID]time.Time{}, answered: map[AgentID]int{},
 		kinds: map[string]int{},
 	}
 	r := p.r
@@ -296,9 +297,28 @@ func (p *prop) randomEvent() (Event, bool) {
 		if c, ok := pick(r, sortedKeys(p.inQueue)); ok {
 			return CallAbandoned{Call: c}, true
 		}
-	case k < 98:
+	case k < 97:
 		if c, ok := pick(r, sortedKeys(p.inQueue)); ok {
 			return ChangePriority{Call: c, Priority: r.IntN(4)}, true
+		}
+	case k < 98:
+		// Attended transfers: start a consultation, or end one either way.
+		if c, ok := pick(r, sortedKeys(p.consulted)); ok {
+			if r.IntN(2) == 0 {
+				return ConsultEnded{Target: p.consulted[c]}, true
+			}
+			return CallHandedOver{Call: c, Target: p.consulted[c]}, true
+		}
+		var free []CallID
+		for _, c := range sortedKeys(p.connected) {
+			if _, busy := p.consulted[c]; !busy {
+				free = append(free, c)
+			}
+		}
+		c, ok1 := pick(r, free)
+		a, ok2 := pick(r, p.agentsIn(StateAvailable))
+		if ok1 && ok2 {
+			return ConsultStarted{Call: c, Target: a}, true
 		}
 	default:
 		bad := []Event{
@@ -311,7 +331,17 @@ func (p *prop) randomEvent() (Event, bool) {
 			bad = append(bad, CallEnqueued{Call: c, Queue: p.inQueue[c]}, CallEnded{Call: c})
 		}
 		if a, ok := pick(r, p.agentsIn(StateAvailable, StateBreak)); ok {
-			bad = append(bad, AgentLogin{Agent: a, Queues: p.queues[a]}, WrapUpDone{Agent: a})
+			bad = append(bad, AgentLogin{Agent: a, Queues: p.queues[a]}, WrapUpDone{Agent: a},
+				ConsultEnded{Target: a})
+			if c, ok := pick(r, sortedKeys(p.inQueue)); ok {
+				bad = append(bad, ConsultStarted{Call: c, Target: a})
+			}
+		}
+		if c, ok := pick(r, sortedKeys(p.connected)); ok {
+			bad = append(bad, ConsultStarted{Call: c, Target: p.connected[c]})
+			if a, ok := pick(r, p.agentsIn(StateBreak, StateWrapUp, StateRinging)); ok {
+				bad = append(bad, ConsultStarted{Call: c, Target: a}, CallHandedOver{Call: c, Target: a})
+			}
 		}
 		ev, _ := pick(r, bad)
 		return ev, false
@@ -388,9 +418,23 @@ func (p *prop) handle(ev Event, valid bool) {
 		p.answered[ev.Agent]++
 	case CallEnded:
 		delete(p.connected, ev.Call)
+		delete(p.consulted, ev.Call)
+	case ConsultStarted:
+		p.consulted[ev.Call] = ev.Target
+	case ConsultEnded:
+		for c, a := range p.consulted {
+			if a == ev.Target {
+				delete(p.consulted, c)
+			}
+		}
+	case CallHandedOver:
+		delete(p.consulted, ev.Call)
+		p.connected[ev.Call] = ev.Target
+		p.answered[ev.Target]++
 	case CallAbandoned:
 		if _, ok := p.connected[ev.Call]; ok {
 			delete(p.connected, ev.Call)
+			delete(p.consulted, ev.Call)
 		} else {
 			if len(p.ringers[ev.Call]) != 0 {
 				p.fail("abandoned %s still rings on %v", ev.Call, p.ringers[ev.Call])
@@ -450,9 +494,11 @@ func (p *prop) apply(a Action, ev Event, requeued, overflowed map[CallID]bool) {
 				p.fail("agent %s stopped ringing (%s) with offer %s outstanding", a.Agent, a.To, c)
 			}
 		}
-		if a.To == StateOnCall {
-			if ans, ok := ev.(OfferAnswered); !ok || ans.Agent != a.Agent {
-				p.fail("agent %s on a call without answering", a.Agent)
+		if a.To == StateOnCall && a.From != StateOnCall {
+			ans, answered := ev.(OfferAnswered)
+			con, consulted := ev.(ConsultStarted)
+			if !(answered && ans.Agent == a.Agent) && !(consulted && con.Target == a.Agent) {
+				p.fail("agent %s on a call without answering or being consulted", a.Agent)
 			}
 		}
 		if a.From == StateWrapUp || (a.From == StateOnCall && a.To != StateWrapUp) {
@@ -528,7 +574,11 @@ func (p *prop) checkMirror() {
 				p.fail("agent %s rings for %s, mirror has %s", id, v.Call, p.offerOf[id])
 			}
 		case StateOnCall:
-			if p.connected[v.Call] != id {
+			if v.Consult != "" {
+				if p.consulted[v.Consult] != id || v.Call != "" {
+					p.fail("agent %s consulted about %s (call %q), mirror disagrees", id, v.Consult, v.Call)
+				}
+			} else if p.connected[v.Call] != id {
 				p.fail("agent %s on call %s, mirror disagrees", id, v.Call)
 			}
 		default:
@@ -660,7 +710,7 @@ func (p *prop) predict(ev Event) oracle {
 		best := slices.MinFunc(idle, func(x, y AgentID) int { return p.compareAgents(qc, x, y) })
 		o.want = []string{string(best)}
 		return o
-	case SetState, WrapUpDone, AgentLogin:
+	case SetState, WrapUpDone, AgentLogin, ConsultEnded:
 		var id AgentID
 		var ms []Membership
 		switch ev := ev.(type) {
@@ -679,6 +729,12 @@ func (p *prop) predict(ev Event) oracle {
 				return oracle{}
 			}
 			id = ev.Agent
+		case ConsultEnded:
+			a := e.agents[ev.Target]
+			if a == nil || a.consultFor == nil || a.pending != StateAvailable {
+				return oracle{}
+			}
+			id = ev.Target
 		case AgentLogin:
 			if !ev.Available || p.state[ev.Agent] != StateOffline {
 				return oracle{}

@@ -112,6 +112,7 @@ type AgentView struct {
 	Until      time.Time // end of wrap-up or back-off; zero otherwise
 	Call       CallID    // ringing or connected call
 	Queue      string    // that call's queue
+	Consult    CallID    // the call another agent consults this one about
 	CallsToday int
 	// What the agent asked for during a call, applied after it.
 	PendingBreak  string // break reason
@@ -151,7 +152,9 @@ func (a *agent) view() AgentView {
 			v.Queue = c.q.name
 		}
 	}
-	if a.state == StateOnCall || a.state == StateWrapUp {
+	if c := a.consultFor; c != nil {
+		v.Consult = c.id
+	} else if a.state == StateOnCall || a.state == StateWrapUp {
 		if q := a.workQueue; q != nil {
 			v.Queue = q.name
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"hotline/call"
 	"hotline/media"
@@ -20,22 +21,57 @@ const (
 )
 
 // talk is an answered call being connected to, or talking with, an agent.
+// A consultation has a talk of its own on the consulted agent's side (no
+// session: its leg is patched to the consulting agent's leg).
 type talk struct {
 	callID string
 	call   *call.Call
-	sess   *media.Session
-	leg    *webrtc.Leg
+	sess   *media.Session // nil on a consultation's side
+	holder *legHolder     // the leg's failure ends whichever talk holds it
 
 	answer  chan string   // the browser's SDP answer; one is taken
 	ended   chan struct{} // closed when the agent side is over (hang-up, disconnect, leg gone)
 	endOnce sync.Once
 
+	// A consultation's side only.
+	consultOf *talk         // the conversation with the caller it is about
+	accept    chan struct{} // the consulted agent picked up
+	done      chan struct{} // closed when runConsult has cleaned up
+
 	mu        sync.Mutex
+	leg       *webrtc.Leg // changes when an attended transfer completes
+	owner     *Agent      // likewise
 	by        string
 	connected bool
 	held      bool
 	holdStop  context.CancelFunc
 	holdDone  chan struct{}
+	consult   *talk // the consultation in progress, on the caller's talk
+	handedOff bool  // a consultation's side that became the call's leg
+}
+
+// legHolder ties a leg's failure to the talk that holds the leg now.
+type legHolder struct{ t atomic.Pointer[talk] }
+
+// newLeg makes an agent leg whose failure ends h's talk.
+func (d *Desk) newLeg(callID string, h *legHolder) (*webrtc.Leg, error) {
+	return webrtc.New(webrtc.Config{
+		CallID: callID, ICEServers: d.cfg.ICEServers, PortMin: d.cfg.PortMin, PortMax: d.cfg.PortMax,
+		Loopback: d.cfg.Loopback, Logger: d.log,
+		OnState: func(s webrtc.State) {
+			if s == webrtc.StateFailed || s == webrtc.StateClosed {
+				if t := h.t.Load(); t != nil {
+					t.end(byNobody)
+				}
+			}
+		},
+	})
+}
+
+func (t *talk) current() (*webrtc.Leg, *Agent) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.leg, t.owner
 }
 
 func (t *talk) end(by string) {
@@ -138,16 +174,10 @@ func (d *Desk) Connect(ctx context.Context, c *call.Call, agentID queue.AgentID)
 	if !ok {
 		return fmt.Errorf("desk: connect %s: media %T cannot be bridged", c.ID, c.Media())
 	}
-	t := &talk{callID: c.ID, call: c, sess: sess, answer: make(chan string, 1), ended: make(chan struct{})}
-	leg, err := webrtc.New(webrtc.Config{
-		CallID: c.ID, ICEServers: d.cfg.ICEServers, PortMin: d.cfg.PortMin, PortMax: d.cfg.PortMax,
-		Loopback: d.cfg.Loopback, Logger: d.log,
-		OnState: func(s webrtc.State) {
-			if s == webrtc.StateFailed || s == webrtc.StateClosed {
-				t.end(byNobody)
-			}
-		},
-	})
+	t := &talk{callID: c.ID, call: c, sess: sess, holder: &legHolder{}, owner: a,
+		answer: make(chan string, 1), ended: make(chan struct{})}
+	t.holder.t.Store(t)
+	leg, err := d.newLeg(c.ID, t.holder)
 	if err != nil {
 		return fmt.Errorf("desk: connect %s: %w", c.ID, err)
 	}
@@ -167,8 +197,15 @@ func (d *Desk) Connect(ctx context.Context, c *call.Call, agentID queue.AgentID)
 		// music nobody would stop.
 		t.connected = false
 		t.stopMusicLocked()
+		side := t.consult
+		t.consult = nil
+		cur, owner := t.leg, t.owner
 		t.mu.Unlock()
-		leg.Detach()
+		if side != nil {
+			side.end(consultCallEnded)
+			<-side.done
+		}
+		cur.Detach()
 		by := "system"
 		if b := t.endedBy(); b == byAgent || b == byTransfer {
 			by = b
@@ -176,12 +213,15 @@ func (d *Desk) Connect(ctx context.Context, c *call.Call, agentID queue.AgentID)
 		if c.Context().Err() != nil {
 			by = "caller"
 		}
-		a.mu.Lock()
-		if a.talk == t {
-			a.talk = nil
+		owner.mu.Lock()
+		if owner.talk == t {
+			owner.talk = nil
 		}
-		a.sendLocked(Msg{"type": "call_ended", "call": c.ID, "by": by})
-		a.mu.Unlock()
+		owner.sendLocked(Msg{"type": "call_ended", "call": c.ID, "by": by})
+		owner.mu.Unlock()
+		if cur != leg {
+			cur.Close() // the consulted agent's leg, since the transfer
+		}
 	}()
 
 	octx, cancel := context.WithTimeout(ctx, d.cfg.AnswerTimeout)

@@ -80,6 +80,13 @@ func (s *Session) handle(ctx context.Context, m in) error {
 		if err := needCall(); err != nil {
 			return err
 		}
+		if side := s.consultSide(m.Call); side != nil {
+			select {
+			case side.accept <- struct{}{}:
+			default:
+			}
+			return nil
+		}
 		a.mu.Lock()
 		delete(a.ringing, m.Call)
 		a.mu.Unlock()
@@ -90,6 +97,10 @@ func (s *Session) handle(ctx context.Context, m in) error {
 	case "reject":
 		if err := needCall(); err != nil {
 			return err
+		}
+		if side := s.consultSide(m.Call); side != nil {
+			side.end(consultDeclined)
+			return nil
 		}
 		a.mu.Lock()
 		delete(a.ringing, m.Call)
@@ -115,7 +126,8 @@ func (s *Session) handle(ctx context.Context, m in) error {
 		if len(m.Candidate) == 0 || string(m.Candidate) == "null" {
 			return nil // end of candidates
 		}
-		return t.leg.AddCandidate(m.Candidate)
+		leg, _ := t.current()
+		return leg.AddCandidate(m.Candidate)
 	case "hold":
 		t, err := s.talkOf(m.Call)
 		if err != nil {
@@ -123,6 +135,9 @@ func (s *Session) handle(ctx context.Context, m in) error {
 		}
 		if m.On == nil {
 			return errors.New("hold: missing field on")
+		}
+		if err := t.notConsulting("hold"); err != nil {
+			return err
 		}
 		if err := t.setHold(*m.On); err != nil {
 			return err
@@ -133,6 +148,9 @@ func (s *Session) handle(ctx context.Context, m in) error {
 		t, err := s.talkOf(m.Call)
 		if err != nil {
 			return err
+		}
+		if t.consultOf != nil {
+			return errors.New("dtmf: the caller is not on this consultation")
 		}
 		if m.Digits == "" || len(m.Digits) > maxDigits || strings.Trim(m.Digits, "0123456789*#ABCDabcd") != "" {
 			return fmt.Errorf("dtmf: digits must be 1-%d of 0-9 * # A-D", maxDigits)
@@ -148,6 +166,15 @@ func (s *Session) handle(ctx context.Context, m in) error {
 			return err
 		}
 		if t, err := s.talkOf(m.Call); err == nil {
+			if t.consultOf != nil {
+				t.end(consultHungUp) // the consulted agent leaves; the caller goes back
+				return nil
+			}
+			if t.consultReady() {
+				// Hanging up during a consultation hands the caller over,
+				// as an attended transfer in Asterisk does.
+				return s.completeConsult(ctx, t)
+			}
 			t.end(byAgent)
 		}
 		if err := a.rt.Hangup(ctx, id, m.Call); err != nil {
@@ -169,6 +196,21 @@ func (s *Session) handle(ctx context.Context, m in) error {
 		return nil
 	case "transfer":
 		return s.transfer(ctx, m)
+	case "consult", "consult_complete", "consult_cancel":
+		t, err := s.talkOf(m.Call)
+		if err != nil {
+			return fmt.Errorf("%s: %w", m.Type, err)
+		}
+		if t.consultOf != nil {
+			return fmt.Errorf("%s: this is a consultation, not your call", m.Type)
+		}
+		switch m.Type {
+		case "consult":
+			return s.consult(ctx, t, m.Agent)
+		case "consult_complete":
+			return s.completeConsult(ctx, t)
+		}
+		return s.cancelConsult(t)
 	case "":
 		return errors.New("message without a type")
 	}
@@ -219,6 +261,44 @@ func (s *Session) talkOf(call string) (*talk, error) {
 	return t, nil
 }
 
+// consultSide is the agent's ringing or live consultation about call.
+func (s *Session) consultSide(call string) *talk {
+	s.a.mu.Lock()
+	defer s.a.mu.Unlock()
+	if t := s.a.talk; t != nil && t.callID == call && t.consultOf != nil {
+		return t
+	}
+	return nil
+}
+
+// notConsulting refuses what cannot be done during a consultation, on
+// either side.
+func (t *talk) notConsulting(what string) error {
+	if t.consultOf != nil {
+		return fmt.Errorf("%s: this is a consultation, not your call", what)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.consult != nil {
+		return fmt.Errorf("%s: complete or cancel the consultation first", what)
+	}
+	return nil
+}
+
+// consultReady: a consultation is in progress and the consulted agent is
+// on the line.
+func (t *talk) consultReady() bool {
+	t.mu.Lock()
+	side := t.consult
+	t.mu.Unlock()
+	if side == nil {
+		return false
+	}
+	side.mu.Lock()
+	defer side.mu.Unlock()
+	return side.connected
+}
+
 // Close is the connection ending.
 func (s *Session) Close() { s.a.disconnected(s) }
 
@@ -229,6 +309,9 @@ func (s *Session) transfer(ctx context.Context, m in) error {
 	t, err := s.talkOf(m.Call)
 	if err != nil {
 		return fmt.Errorf("transfer: %w", err)
+	}
+	if err := t.notConsulting("transfer"); err != nil {
+		return err
 	}
 	if (m.Queue == "") == (m.Agent == "") {
 		return errors.New("transfer: want one of queue and agent")

@@ -108,7 +108,7 @@ func (r *Runtime) requeue(now time.Time, w *waiter, rq Requeue, talked time.Dura
 	r.logRow(now, w.id, from, agent, event, data)
 	w.c.Event("queue_"+event, w.step, map[string]string{"from": from, "queue": queue, "agent": string(rq.Agent), "reason": rq.Reason})
 
-	w.answeredBy, w.endTalk, w.moveTo = "", nil, nil
+	w.answeredBy, w.endTalk, w.moveTo, w.consultee = "", nil, nil, ""
 	w.openEntry(now, queue)
 	r.saveEntry(w)
 	r.logRow(now, w.id, queue, "", "enter", map[string]string{"caller": w.caller, "path": w.path, "from": from})

@@ -86,6 +86,7 @@ type waiter struct {
 	final chan final  // exactly one value, ever
 
 	answeredBy AgentID
+	consultee  AgentID // an agent reserved for a consultation about the call
 	endTalk    context.CancelFunc
 	moveTo     *Requeue // a transfer asked for during the conversation
 

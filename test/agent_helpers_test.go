@@ -193,7 +193,10 @@ type fakeBrowser struct {
 	wg   sync.WaitGroup
 }
 
-func newFakeBrowser(t testing.TB) *fakeBrowser {
+func newFakeBrowser(t testing.TB) *fakeBrowser { return newFakeBrowserTone(t, 1000) }
+
+// newFakeBrowserTone is a fake browser whose microphone plays freq.
+func newFakeBrowserTone(t testing.TB, freq float64) *fakeBrowser {
 	t.Helper()
 	var me pion.MediaEngine
 	if err := me.RegisterDefaultCodecs(); err != nil {
@@ -242,7 +245,7 @@ func newFakeBrowser(t testing.TB) *fakeBrowser {
 		tick := time.NewTicker(20 * time.Millisecond)
 		defer tick.Stop()
 		for i := 0; ; i++ {
-			_ = track.WriteSample(pionmedia.Sample{Data: ulawTone(1000, 160, i*160), Duration: 20 * time.Millisecond})
+			_ = track.WriteSample(pionmedia.Sample{Data: ulawTone(freq, 160, i*160), Duration: 20 * time.Millisecond})
 			select {
 			case <-ctx.Done():
 				return

@@ -161,6 +161,12 @@ type Leg struct {
 	seq        uint16
 	tsOff      uint32
 	fwdStarted bool
+	fwdFrom    source // whose audio the last packet carried
+	lastTS     uint32 // timestamp of the last packet sent
+
+	// peer is the leg this one is patched to (an agent consulting another
+	// agent): each one's browser audio goes straight to the other.
+	peer atomic.Pointer[Leg]
 
 	toPkts, toBytes, fromPkts, fromBytes, sendErrs atomic.Uint64
 }
@@ -495,13 +501,52 @@ func (l *Leg) Source() media.Source {
 	return l.jb
 }
 
+// source tells apart the streams a leg relays to its browser, each with
+// its own RTP clock.
+type source uint8
+
+const (
+	fromSession source = iota + 1 // the caller's media.Session
+	fromPeer                      // a patched agent leg
+)
+
 // ForwardRTP implements media.Forwarder: the caller's payload goes to the
 // browser. It runs on the caller session's receive goroutine, one call at
 // a time; pion copies (encrypts) the packet before WriteRTP returns.
 func (l *Leg) ForwardRTP(pt media.PayloadType, ts uint32, marker bool, payload []byte) {
+	if !l.attached.Load() {
+		return
+	}
+	l.send(fromSession, pt, ts, marker, payload)
+}
+
+// Patch connects this leg's browser with other's, both ways, for a
+// consultation between two agents; it replaces any earlier patch of either
+// leg. Audio goes browser to browser without a jitter buffer: both ends
+// have their own.
+func (l *Leg) Patch(other *Leg) {
+	if other == nil || other == l {
+		return
+	}
+	if old := l.peer.Swap(other); old != nil && old != other {
+		old.peer.CompareAndSwap(l, nil)
+	}
+	if old := other.peer.Swap(l); old != nil && old != l {
+		old.peer.CompareAndSwap(other, nil)
+	}
+}
+
+// Unpatch ends a Patch, on both legs.
+func (l *Leg) Unpatch() {
+	if other := l.peer.Swap(nil); other != nil {
+		other.peer.CompareAndSwap(l, nil)
+	}
+}
+
+func (l *Leg) send(from source, pt media.PayloadType, ts uint32, marker bool, payload []byte) {
 	// Before DTLS is up pion drops the packet anyway; skipping it here
-	// keeps the counters honest. Both checks are atomic loads.
-	if !l.attached.Load() || l.pc.ConnectionState() != pion.PeerConnectionStateConnected {
+	// keeps the counters honest. It is an atomic load.
+	if l.pc.ConnectionState() != pion.PeerConnectionStateConnected {
 		return
 	}
 	l.fwdMu.Lock()
@@ -509,18 +554,27 @@ func (l *Leg) ForwardRTP(pt media.PayloadType, ts uint32, marker bool, payload [
 	n := min(len(payload), len(l.fwdBuf))
 	// PCMU is all we offer: a PCMA caller is converted byte by byte.
 	media.TranscodeG711(l.fwdBuf[:n], payload[:n], pt, media.PTPCMU)
-	if !l.fwdStarted {
+	switch {
+	case !l.fwdStarted:
 		// Random bases, as RFC 3550 asks; the caller's clock base and
 		// sequence space stay on the SIP side.
 		l.fwdStarted = true
 		l.tsOff, l.seq = rand.Uint32(), uint16(rand.Uint32())
+	case from != l.fwdFrom:
+		// Another stream (the consulted agent, then the caller again)
+		// continues our timeline one frame on, marked as a new talkspurt,
+		// so the browser's jitter buffer sees no jump of the clock.
+		l.tsOff = l.lastTS + uint32(n) - ts
+		marker = true
 	}
+	l.fwdFrom = from
+	l.lastTS = ts + l.tsOff
 	l.pkt.Header = rtp.Header{
 		Version:        2,
 		Marker:         marker,
 		PayloadType:    media.PTPCMU,
 		SequenceNumber: l.seq,
-		Timestamp:      ts + l.tsOff,
+		Timestamp:      l.lastTS,
 	}
 	l.pkt.Payload = l.fwdBuf[:n]
 	l.seq++
@@ -574,6 +628,9 @@ func (l *Leg) onTrack(t *pion.TrackRemote, _ *pion.RTPReceiver) {
 		if l.attached.Load() {
 			l.jb.Write(h.PayloadType, h.Timestamp, buf[hl:end])
 		}
+		if p := l.peer.Load(); p != nil && h.PayloadType == media.PTPCMU {
+			p.send(fromPeer, media.PTPCMU, h.Timestamp, h.Marker, buf[hl:end])
+		}
 	}
 }
 
@@ -610,6 +667,7 @@ func (l *Leg) Close() error {
 	l.closed = true
 	l.detachLocked()
 	l.mu.Unlock()
+	l.Unpatch()
 
 	err := l.pc.Close()
 	close(l.done)

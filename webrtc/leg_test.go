@@ -235,7 +235,10 @@ func (c *cutConn) SetDeadline(t time.Time) error      { return c.c.SetDeadline(t
 func (c *cutConn) SetReadDeadline(t time.Time) error  { return c.c.SetReadDeadline(t) }
 func (c *cutConn) SetWriteDeadline(t time.Time) error { return c.c.SetWriteDeadline(t) }
 
-func newBrowserOn(t testing.TB, cut *cutConn) *browser {
+func newBrowserOn(t testing.TB, cut *cutConn) *browser { return newBrowserTone(t, cut, 1000) }
+
+// newBrowserTone is a fake browser whose microphone plays freq.
+func newBrowserTone(t testing.TB, cut *cutConn, freq float64) *browser {
 	t.Helper()
 	var me pion.MediaEngine
 	if err := me.RegisterDefaultCodecs(); err != nil {
@@ -284,7 +287,7 @@ func newBrowserOn(t testing.TB, cut *cutConn) *browser {
 		tick := time.NewTicker(20 * time.Millisecond)
 		defer tick.Stop()
 		for i := 0; ; i++ {
-			track.WriteSample(media.Sample{Data: toneULaw(1000, 160, i*160), Duration: 20 * time.Millisecond})
+			track.WriteSample(media.Sample{Data: toneULaw(freq, 160, i*160), Duration: 20 * time.Millisecond})
 			select {
 			case <-ctx.Done():
 				return
@@ -417,6 +420,13 @@ func setupOn(t testing.TB, cut *cutConn) (*hmedia.Session, *caller, *browser, *L
 	sess.Start()
 
 	br := newBrowserOn(t, cut)
+	leg, states := connectBrowser(t, br)
+	return sess, call, br, leg, states
+}
+
+// connectBrowser gives br a Leg and waits until it is connected.
+func connectBrowser(t testing.TB, br *browser) (*Leg, *stateLog) {
+	t.Helper()
 	states := newStateLog()
 	leg, err := New(Config{
 		CallID:            "c1",
@@ -441,7 +451,35 @@ func setupOn(t testing.TB, cut *cutConn) (*hmedia.Session, *caller, *browser, *L
 		t.Fatal(err)
 	}
 	states.wait(t, 10*time.Second, StateConnected)
-	return sess, call, br, leg, states
+	return leg, states
+}
+
+// An attended transfer: the caller waits (here in silence) while agent A
+// consults agent B browser to browser, then the caller is handed to B.
+func TestPatchConsultThenHandOver(t *testing.T) {
+	sess, call, brA, legA, _ := setup(t)
+	legA.Attach(sess)
+	assertTone(t, "A hears caller", brA.got.recentAfterReset(t, 4000, 5*time.Second), 440, 1000)
+
+	brB := newBrowserTone(t, nil, 700)
+	legB, _ := connectBrowser(t, brB)
+
+	legA.Detach()
+	legA.Patch(legB)
+	assertTone(t, "B hears A", brB.got.recentAfterReset(t, 4000, 5*time.Second), 1000, 440)
+	assertTone(t, "A hears B", brA.got.recentAfterReset(t, 4000, 5*time.Second), 700, 440)
+
+	// Complete: A leaves, the caller and B talk.
+	legA.Unpatch()
+	legB.Attach(sess)
+	assertTone(t, "caller hears B", call.got.recentAfterReset(t, 4000, 5*time.Second), 700, 1000)
+	assertTone(t, "B hears caller", brB.got.recentAfterReset(t, 4000, 5*time.Second), 440, 1000)
+	if legB.peer.Load() != nil || legA.peer.Load() != nil {
+		t.Fatal("patch left after Unpatch")
+	}
+	if st := legB.Stats(); st.SendErrors != 0 {
+		t.Fatalf("B stats %+v", st)
+	}
 }
 
 func TestBridgeAudioBothWaysHoldDetach(t *testing.T) {

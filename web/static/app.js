@@ -250,6 +250,41 @@ async function handle(msg) {
       desk.lastOffer = { ...desk.offer };
       ringer.start();
       break;
+    case 'consult_offer':
+      // A colleague wants to talk before handing a caller over.
+      desk.offer = {
+        call: msg.call,
+        caller: msg.caller || 'unknown',
+        queue: '',
+        consultFrom: msg.from_name || msg.from || 'a colleague',
+        wait_ms: 0,
+        ring_timeout_ms: Number(msg.ring_timeout_ms) || 0,
+        at: performance.now(),
+      };
+      desk.lastOffer = { ...desk.offer };
+      ringer.start();
+      break;
+    case 'consult_ringing':
+      if (desk.call && desk.call.id === msg.call) desk.call.consult = { agent: msg.agent, state: 'ringing' };
+      break;
+    case 'consult_connected':
+      if (desk.call && desk.call.id === msg.call) desk.call.consult = { agent: msg.agent, state: 'connected' };
+      break;
+    case 'consult_ended':
+      if (desk.call && desk.call.id === msg.call) {
+        desk.call.consult = null;
+        const why = { declined: 'declined', 'no-answer': 'did not answer', 'hung-up': 'hung up', cancelled: '' }[msg.reason];
+        if (why) showError(`${msg.agent} ${why}; the caller is back with you.`);
+      }
+      break;
+    case 'transferred':
+      // The consultation became the call: it is ours now.
+      if (desk.call && desk.call.id === msg.call) {
+        desk.call.consultFrom = null;
+        desk.call.caller = msg.caller || desk.call.caller;
+        desk.call.transferredFrom = msg.from || '';
+      }
+      break;
     case 'offer_cancelled':
       if (desk.offer && desk.offer.call === msg.call) {
         desk.offer = null;
@@ -323,6 +358,8 @@ async function acceptWebRTC(msg) {
     id: msg.call,
     caller: offer.caller || '',
     queue: offer.queue || '',
+    consultFrom: msg.consult ? (offer.consultFrom || 'a colleague') : null,
+    consult: null,
     startedAt: null,
     connected: false,
     held: false,
@@ -527,6 +564,23 @@ $('transfer-form').addEventListener('submit', (e) => {
   $('xfer-target').value = '';
 });
 
+$('consult-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  if (!desk.call) return;
+  const agent = $('consult-target').value.trim();
+  if (!agent) return;
+  send({ type: 'consult', call: desk.call.id, agent });
+  $('consult-target').value = '';
+});
+
+$('consult-complete').addEventListener('click', () => {
+  if (desk.call) send({ type: 'consult_complete', call: desk.call.id });
+});
+
+$('consult-cancel').addEventListener('click', () => {
+  if (desk.call) send({ type: 'consult_cancel', call: desk.call.id });
+});
+
 for (const r of document.querySelectorAll('input[name=xfer-kind]')) {
   r.addEventListener('change', () => {
     if (r.value === 'queue') $('xfer-target').setAttribute('list', 'queue-list');
@@ -585,6 +639,7 @@ function render() {
   document.body.classList.toggle('ringing', !!offer);
 
   if (offer) {
+    $('offer-kind').textContent = offer.consultFrom ? `Consult from ${offer.consultFrom}` : 'Incoming call';
     $('offer-caller').textContent = offer.caller;
     $('offer-queue').textContent = offer.queue || '—';
     $('offer-path').textContent = ivrPath(offer.ivr_path);
@@ -592,7 +647,20 @@ function render() {
   }
   if (desk.call) {
     const c = desk.call;
-    $('call-caller').textContent = c.caller || 'caller';
+    $('call-caller').textContent = c.consultFrom ? `${c.consultFrom} (about ${c.caller || 'a caller'})` : (c.caller || 'caller');
+    // A consultation's side only talks and hangs up; the caller's side
+    // manages the consultation instead of hold and blind transfer.
+    const consulting = !!c.consult;
+    $('hold').hidden = !!c.consultFrom || consulting;
+    $('transfer-form').hidden = !!c.consultFrom || consulting;
+    $('consult-form').hidden = !!c.consultFrom || consulting;
+    document.querySelector('.keypad-wrap').hidden = !!c.consultFrom;
+    $('consult-panel').hidden = !consulting;
+    if (consulting) {
+      $('consult-agent').textContent = c.consult.agent;
+      $('consult-state').textContent = c.consult.state === 'connected' ? 'on the line' : 'ringing…';
+      $('consult-complete').disabled = c.consult.state !== 'connected';
+    }
     $('call-queue').textContent = c.queue ? `queue ${c.queue}` : '';
     const status = c.held ? 'on hold' : c.connected ? (c.muted ? 'muted' : 'connected') : 'connecting…';
     $('call-status').textContent = status;
