@@ -24,9 +24,12 @@ import (
 // caller's 440 Hz reaches the browser (measured in the page with WebAudio)
 // and the browser's fake microphone, a 1 kHz tone, reaches the caller
 // (Goertzel on the decoded PCMU). Hold must replace the agent's voice with
-// music on hold; unhold brings it back; the agent hangs up, picks a
-// disposition and is Available again. Mute silences the agent's tone for
+// music on hold; unhold brings it back. Mute silences the agent's tone for
 // the caller, and a keypad key reaches the caller as an RFC 4733 event.
+// Then an attended transfer with a second Chromium (demo/bob, 700 Hz):
+// alice consults bob (each hears the other, the caller hears music),
+// completes, and wraps up; the caller and bob hear each other, and bob's
+// hang-up sends the caller a BYE.
 //
 // Screenshots of the desk go to $HOTLINE_BROWSER_OUT when set (kept), else
 // to the test's temporary directory.
@@ -54,7 +57,16 @@ func TestBrowserSoftphone(t *testing.T) {
 	})
 	defer agent.finish(t)
 
+	// The colleague of the attended transfer: bob, whose microphone plays
+	// 700 Hz, on break until alice has the call.
+	colleague := startAgentScript(t, ctx, map[string]string{
+		"HOTLINE_URL": base, "OUT_DIR": out, "CHROMIUM": chromium, "ROLE": "consultee",
+		"AGENT_TENANT": "demo", "AGENT_USER": "bob", "AGENT_PASSWORD": "bob-demo", "TONE_HZ": "700",
+	})
+	defer colleague.finish(t)
+
 	agent.expect(t, "available", 60*time.Second)
+	colleague.expect(t, "ready", 60*time.Second)
 
 	// The caller: the demo number, 0 for an agent, then a 440 Hz tone.
 	ua := newUA(t, srv)
@@ -136,13 +148,50 @@ func TestBrowserSoftphone(t *testing.T) {
 		t.Errorf("the agent pressed 5 on the keypad; the caller got no RFC 4733 event")
 	}
 
-	agent.send(t, "hangup")
-	if _, ok := ua.WaitBye(15 * time.Second); !ok {
-		t.Errorf("the agent hung up but the caller got no BYE")
+	// Attended transfer to bob: consult (the caller hears music, alice and
+	// bob hear each other), complete (the caller and bob talk), bob hangs up.
+	colleague.send(t, "available")
+	colleague.expect(t, "available", 30*time.Second)
+	agent.send(t, "consult bob")
+	co := colleague.expect(t, "consult_offer", 30*time.Second)
+	t.Logf("bob's offer card: %s", co)
+	if !strings.Contains(string(co), "Consult from") || !strings.Contains(string(co), ua.From) {
+		t.Errorf("bob's offer card %s: want a consult from alice about %s", co, ua.From)
+	}
+	hz := func(raw json.RawMessage) float64 {
+		var v struct {
+			Heard float64 `json:"heard"`
+		}
+		_ = json.Unmarshal(raw, &v)
+		return v.Heard
+	}
+	if got := hz(colleague.expect(t, "consult_talking", 30*time.Second)); math.Abs(got-1000) > 15 {
+		t.Errorf("consulting, bob hears %.1f Hz, want alice's 1000 Hz", got)
+	}
+	if got := hz(agent.expect(t, "consulting", 30*time.Second)); math.Abs(got-700) > 15 {
+		t.Errorf("consulting, alice hears %.1f Hz, want bob's 700 Hz", got)
+	}
+	waiting := callerHears(t, ua, 2*time.Second)
+	t.Logf("the caller hears, during the consultation: %s, 700 Hz %.2f", waiting, powerShare(lastSamples(ua, 8000), 700))
+	if waiting.at1k > 0.1 || waiting.rms < 100 {
+		t.Errorf("during the consultation the caller should hear music, not alice: %s", waiting)
+	}
+	agent.send(t, "complete")
+	if got := hz(colleague.expect(t, "transferred", 30*time.Second)); math.Abs(got-440) > 15 {
+		t.Errorf("after the transfer bob hears %.1f Hz, want the caller's 440 Hz", got)
 	}
 	done := agent.expect(t, "done", 30*time.Second)
-	t.Logf("agent done: %s", done)
-	for _, shot := range []string{"desk-offer.png", "desk-call.png", "desk-held.png", "desk-wrapup.png"} {
+	t.Logf("alice done: %s", done)
+	time.Sleep(500 * time.Millisecond)
+	if s := powerShare(lastSamples(ua, 8000), 700); s < 0.5 {
+		t.Errorf("after the transfer the caller does not hear bob's 700 Hz (share %.2f)", s)
+	}
+	colleague.send(t, "hangup")
+	if _, ok := ua.WaitBye(15 * time.Second); !ok {
+		t.Errorf("bob hung up but the caller got no BYE")
+	}
+	colleague.expect(t, "done", 30*time.Second)
+	for _, shot := range []string{"desk-offer.png", "desk-call.png", "desk-held.png", "desk-consult.png", "desk-transferred.png", "desk-wrapup.png"} {
 		if _, err := os.Stat(filepath.Join(out, shot)); err != nil {
 			t.Errorf("screenshot: %v", err)
 		}
@@ -366,6 +415,12 @@ func callerHears(t *testing.T, ua *sipUA, d time.Duration) toneLevels {
 	}
 	win := rec[start:end]
 	return toneLevels{at1k: powerShare(win, 1000), at440: powerShare(win, 440), rms: rmsOf(win), n: len(win)}
+}
+
+// lastSamples is the most recent n samples the caller received.
+func lastSamples(ua *sipUA, n int) []int16 {
+	rec, _ := ua.RTP.Received()
+	return rec[max(0, len(rec)-n):]
 }
 
 // powerShare is the Goertzel power at f as a share of the window's power:

@@ -10,10 +10,12 @@
 //   CHROMIUM      the browser (default /usr/bin/chromium)
 //   AGENT_TENANT, AGENT_USER, AGENT_PASSWORD   (default demo / alice / alice-demo)
 //   TONE_HZ       the agent's microphone tone (default 1000)
+//   ROLE          agent (default) or consultee (the second agent of the transfer)
 //   HEADFUL=1     show the browser (needs a display)
 //
 // Standalone: HOTLINE_URL=http://127.0.0.1:8080 node test/browser/agent.test.mjs
-// then type the commands (call NUMBER, hold, unhold, mute, unmute, dtmf, hangup) as the Go side would.
+// then type the commands (call NUMBER, hold, unhold, mute, unmute, dtmf, consult USER, complete) as the
+// Go side would; with ROLE=consultee: available, hangup.
 
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
@@ -32,6 +34,9 @@ const toneHz = Number(process.env.TONE_HZ || 1000);
 const tenant = process.env.AGENT_TENANT || 'demo';
 const user = process.env.AGENT_USER || 'alice';
 const password = process.env.AGENT_PASSWORD || 'alice-demo';
+// ROLE: "agent" (default) takes the call; "consultee" is the colleague an
+// attended transfer goes to.
+const role = process.env.ROLE || 'agent';
 
 function emit(event, data = {}) {
   process.stdout.write(`@@${event} ${JSON.stringify(data)}\n`);
@@ -106,8 +111,39 @@ async function waitFor(page, fn, arg, what, timeout = 20000) {
   }
 }
 
+// consultee is the second agent: on break until told, then available; it
+// takes a colleague's consultation, hears them, becomes the caller's agent
+// when the transfer completes, and hangs up when told.
+async function consultee(page) {
+  emit('ready');
+  await expectCommand('available');
+  await page.getByLabel('Available').check();
+  await waitFor(page, () => window.hotlineTest.state === 'available', null, 'state available');
+  emit('available');
+  await waitFor(page, () => !document.getElementById('offer-panel').hidden, null, 'the consult offer', 60000);
+  const kind = await page.textContent('#offer-kind');
+  emit('consult_offer', { kind, caller: await page.textContent('#offer-caller') });
+  await page.getByRole('button', { name: 'Answer' }).click();
+  await waitFor(page, () => window.hotlineTest.call && window.hotlineTest.call.connected, null, 'the consultation to connect');
+  await page.waitForTimeout(500);
+  const colleague = await page.evaluate(() => window.hotlineTest.dominantFrequency(1500));
+  emit('consult_talking', { heard: colleague, title: await page.textContent('#call-title') });
+  await waitFor(page, () => window.hotlineTest.call && !window.hotlineTest.call.consultFrom, null, 'the transfer to complete', 60000);
+  await page.waitForTimeout(700);
+  const caller = await page.evaluate(() => window.hotlineTest.dominantFrequency(1500));
+  await page.screenshot({ path: path.join(outDir, 'desk-transferred.png') });
+  emit('transferred', { heard: caller, title: await page.textContent('#call-title') });
+  await expectCommand('hangup');
+  await page.getByRole('button', { name: 'Hang up' }).click();
+  await waitFor(page, () => !document.getElementById('wrap-panel').hidden, null, 'the wrap-up panel');
+  await page.getByLabel('Resolved').check();
+  await page.getByRole('button', { name: 'Ready' }).click();
+  await waitFor(page, () => window.hotlineTest.state === 'available', null, 'state available after Ready');
+  emit('done');
+}
+
 async function main() {
-  const wav = path.join(outDir, `tone-${toneHz}.wav`);
+  const wav = path.join(outDir, `tone-${toneHz}-${role}.wav`);
   toneWAV(wav, toneHz);
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -120,7 +156,7 @@ async function main() {
       `--use-file-for-fake-audio-capture=${wav}`, '--autoplay-policy=no-user-gesture-required',
     ],
   });
-  const pageLog = fs.createWriteStream(path.join(outDir, 'page.log'));
+  const pageLog = fs.createWriteStream(path.join(outDir, `page-${role}.log`));
   try {
     const context = await browser.newContext({ viewport: { width: 1100, height: 820 } });
     const page = await context.newPage();
@@ -136,6 +172,11 @@ async function main() {
     await waitFor(page, () => window.hotlineTest && window.hotlineTest.connected
       && window.hotlineTest.received.some((m) => m.type === 'hello'), null, 'the hello message');
     await page.screenshot({ path: path.join(outDir, 'desk-idle.png') });
+
+    if (role === 'consultee') {
+      await consultee(page);
+      return;
+    }
 
     // Available.
     await page.getByLabel('Available').check();
@@ -195,12 +236,21 @@ async function main() {
     await page.getByRole('button', { name: 'Key 5' }).click();
     emit('dtmf_sent');
 
-    // Hang up, wrap up, ready.
-    await expectCommand('hangup');
-    await page.getByRole('button', { name: 'Hang up' }).click();
+    // Attended transfer: consult a colleague (the caller hears music),
+    // then complete; this agent wraps up.
+    const colleague = await expectCommand('consult');
+    await page.getByLabel('Agent to consult').fill(colleague);
+    await page.getByRole('button', { name: 'Consult' }).click();
+    await waitFor(page, () => window.hotlineTest.call?.consult?.state === 'connected', null, 'the colleague to pick up', 40000);
+    await page.waitForTimeout(500);
+    const colleagueHeard = await page.evaluate(() => window.hotlineTest.dominantFrequency(1500));
+    await page.screenshot({ path: path.join(outDir, 'desk-consult.png') });
+    emit('consulting', { heard: colleagueHeard, panel: await page.textContent('#consult-panel') });
+    await expectCommand('complete');
+    await page.getByRole('button', { name: 'Complete transfer' }).click();
     await waitFor(page, () => !document.getElementById('wrap-panel').hidden, null, 'the wrap-up panel');
     await page.getByLabel('Resolved').check();
-    await page.getByLabel('Note').fill('browser test: tone both ways, hold, hang-up');
+    await page.getByLabel('Note').fill('browser test: tone both ways, hold, attended transfer');
     await page.screenshot({ path: path.join(outDir, 'desk-wrapup.png') });
     await page.getByRole('button', { name: 'Ready' }).click();
     await waitFor(page, () => window.hotlineTest.state === 'available', null, 'state available after Ready');

@@ -661,7 +661,7 @@ function render() {
       $('consult-state').textContent = c.consult.state === 'connected' ? 'on the line' : 'ringing…';
       $('consult-complete').disabled = c.consult.state !== 'connected';
     }
-    $('call-queue').textContent = c.queue ? `queue ${c.queue}` : '';
+    $('call-queue').textContent = c.transferredFrom ? `transferred by ${c.transferredFrom}` : c.queue ? `queue ${c.queue}` : '';
     const status = c.held ? 'on hold' : c.connected ? (c.muted ? 'muted' : 'connected') : 'connecting…';
     $('call-status').textContent = status;
     $('call-status').dataset.status = c.held ? 'held' : c.connected ? 'up' : 'wait';
