@@ -36,6 +36,13 @@ func TestAgentAttendedTransfer(t *testing.T) {
 	alice.expect("error", 5*time.Second, func(m map[string]any) bool { return m["call"] == callID })
 	alice.send(map[string]any{"type": "consult", "call": callID, "agent": "nobody"})
 	alice.expect("error", 5*time.Second, func(m map[string]any) bool { return m["call"] == callID })
+	// An available agent of another tenant is out of reach.
+	dave := openDesk(t, srv, apiLogin(t, srv, "acme", "dave", "dave-demo"), "dave")
+	dave.expect("hello", 5*time.Second, nil)
+	dave.send(map[string]any{"type": "state", "state": "available"})
+	dave.expectState("available", 5*time.Second)
+	alice.send(map[string]any{"type": "consult", "call": callID, "agent": "dave"})
+	alice.expect("error", 5*time.Second, func(m map[string]any) bool { return m["call"] == callID })
 	bob.send(map[string]any{"type": "state", "state": "available"})
 	bob.expectState("available", 5*time.Second)
 
