@@ -392,6 +392,7 @@ func (e *Engine) answer(ev OfferAnswered) error {
 	clear(c.ringing)
 	c.ringing = c.ringing[:0]
 	q.st.answered++
+	q.st.answerWait += e.now - c.entered
 	if e.now-c.entered <= q.sl {
 		q.st.answeredInSL++
 	}

@@ -118,6 +118,7 @@ type group struct {
 }
 
 type counters struct {
+	answerWait                  int64 // total time in the queue of the calls answered, for ASA
 	answered, answeredInSL      int
 	abandoned, abandonedInSL    int
 	shortAbandoned, missed      int

@@ -722,3 +722,21 @@ func TestReleasedAgentsFollowStrategy(t *testing.T) {
 		t.Fatalf("released agents: l1 offered to %v, want c (idle longest):\n%s", o, strings.Join(strs(acts), "\n"))
 	}
 }
+
+func TestQueueStatsASA(t *testing.T) {
+	e := newEngine(t, twoQueues())
+	mustHandle(t, e, t0, enq("c1", "support"))
+	mustHandle(t, e, t0, enq("c2", "support"))
+	mustHandle(t, e, t0.Add(4*sec), login("a1", nil, "support"))
+	mustHandle(t, e, t0.Add(5*sec), OfferAnswered{Call: "c1", Agent: "a1"})
+	mustHandle(t, e, t0.Add(6*sec), login("a2", nil, "support"))
+	mustHandle(t, e, t0.Add(9*sec), OfferAnswered{Call: "c2", Agent: "a2"})
+	s, err := e.QueueStats(t0.Add(10*sec), "support")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// c1 waited 5 s, c2 9 s.
+	if s.Answered != 2 || s.ASA != 7*sec {
+		t.Fatalf("answered %d, ASA %v: want 2 and 7s", s.Answered, s.ASA)
+	}
+}

@@ -29,7 +29,11 @@ type QueueStats struct {
 	Missed                                   int           // offers that rang out or were rejected
 	Overflowed, Exited, Refused              int           // moved on, left at max wait, refused or sent away
 	AHT                                      time.Duration // recent average handle time (talk + wrap-up); 0 if unknown
-	EWT                                      time.Duration // estimated wait for a caller joining now; negative if unknown
+	// ASA is the average speed of answer: time in this queue of the calls
+	// answered from it today (like the service level, counted from when
+	// the call entered this queue); 0 until one is answered.
+	ASA time.Duration
+	EWT time.Duration // estimated wait for a caller joining now; negative if unknown
 }
 
 // SLVariant names a service-level formula.
@@ -82,6 +86,9 @@ func (e *Engine) QueueStats(now time.Time, queue string) (QueueStats, error) {
 		Missed: q.st.missed, Overflowed: q.st.overflowed, Exited: q.st.exited, Refused: q.st.refused,
 		AHT: time.Duration(q.aht()),
 		EWT: q.ewt(q.line.n + 1),
+	}
+	if q.st.answered > 0 {
+		s.ASA = time.Duration(q.st.answerWait / int64(q.st.answered))
 	}
 	t := now.UnixNano()
 	for n := q.line.first(); n != nil; n = n.next[0] {

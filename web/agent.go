@@ -73,7 +73,7 @@ func (s *Server) agentWS(w http.ResponseWriter, r *http.Request) {
 	})
 	wg.Go(func() {
 		defer cancel()
-		s.revalidate(ctx, sess, out)
+		s.revalidate(ctx, sess, out, auth.RoleAgent, "the agent desk")
 	})
 
 	id := desk.Identity{ID: queue.AgentID(p.UserID), Username: p.Username, DisplayName: sess.DisplayName, Tenant: p.TenantID}
@@ -100,8 +100,8 @@ func (s *Server) agentWS(w http.ResponseWriter, r *http.Request) {
 }
 
 // revalidate ends the connection (via out.Close) once the session is gone
-// or its user no longer has the agent role.
-func (s *Server) revalidate(ctx context.Context, sess *auth.Session, out *outbox) {
+// or its user no longer has role.
+func (s *Server) revalidate(ctx context.Context, sess *auth.Session, out *outbox, role, what string) {
 	tick := time.NewTicker(revalidateEvery)
 	defer tick.Stop()
 	for {
@@ -121,15 +121,15 @@ func (s *Server) revalidate(ctx context.Context, sess *auth.Session, out *outbox
 				// The database blipped: keep the agent on the line and try
 				// again at the next tick.
 				if s.Logger != nil {
-					s.Logger.Warn("agent session revalidation failed", "error", err)
+					s.Logger.Warn("session revalidation failed", "for", what, "error", err)
 				}
 				continue
 			}
 			out.Close("session ended: " + err.Error())
 			return
 		}
-		if !next.Principal.Has(auth.RoleAgent) {
-			out.Close("role no longer allows the agent desk")
+		if !next.Principal.Has(role) {
+			out.Close("role no longer allows " + what)
 			return
 		}
 		sess = next

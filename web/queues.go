@@ -31,6 +31,8 @@ func (s *Server) agentRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/agent/ws", agent(http.HandlerFunc(s.agentWS)))
 	mux.Handle("GET /api/v1/queues", agent(http.HandlerFunc(s.listQueues)))
 	mux.Handle("GET /api/v1/agents", agent(http.HandlerFunc(s.listAgents)))
+	mux.Handle("GET /api/v1/wallboard", super(http.HandlerFunc(s.wallboard)))
+	mux.Handle("GET /api/v1/wallboard/ws", super(http.HandlerFunc(s.wallboardWS)))
 	mux.Handle("GET /api/v1/calls", super(http.HandlerFunc(s.listCalls)))
 	mux.Handle("GET /api/v1/calls/{id}", super(http.HandlerFunc(s.getCall)))
 }

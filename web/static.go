@@ -12,7 +12,8 @@ import (
 //go:embed static
 var staticFiles embed.FS
 
-// staticRoutes serves the page at / and its files under /static/.
+// staticRoutes serves the agent page at /, the supervisors' wallboard at
+// /wallboard, and their files under /static/.
 func (s *Server) staticRoutes(mux *http.ServeMux) {
 	sub, err := fs.Sub(staticFiles, "static")
 	if err != nil {
@@ -22,6 +23,10 @@ func (s *Server) staticRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		pageHeaders(w)
 		http.ServeFileFS(w, r, sub, "index.html")
+	})
+	mux.HandleFunc("GET /wallboard", func(w http.ResponseWriter, r *http.Request) {
+		pageHeaders(w)
+		http.ServeFileFS(w, r, sub, "wallboard.html")
 	})
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		pageHeaders(w)

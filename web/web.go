@@ -134,6 +134,7 @@ var openAPIDoc = map[string]any{
 		"/api/v1/agent/ws":   openAPIAgentWS(),
 		"/api/v1/queues":     openAPIQueues(),
 		"/api/v1/agents":     openAPIAgents(),
+		"/api/v1/wallboard":  openAPIWallboard(),
 		"/api/v1/calls":      openAPICalls(),
 		"/api/v1/calls/{id}": openAPICall(),
 		"/api/v1/status": map[string]any{

@@ -1,0 +1,178 @@
+// Hotline supervisor wallboard: live queues and agents over
+// /api/v1/wallboard/ws (a "board" message within a quarter second of any
+// change). Plain ES module, no build.
+
+const $ = (id) => document.getElementById(id);
+
+const STATE_LABELS = {
+  available: 'Available', ringing: 'Ringing', on_call: 'On call', wrap_up: 'Wrap-up',
+  break: 'Break', missed: 'Missed — away', offline: 'Offline',
+};
+
+const board = { ws: null, last: null, received: 0, retry: null, me: null };
+
+function showError(message) {
+  const item = document.createElement('div');
+  item.className = 'error';
+  item.textContent = message;
+  $('errors').append(item);
+  setTimeout(() => item.remove(), 10000);
+}
+
+async function api(method, path, body) {
+  const res = await fetch(path, {
+    method, credentials: 'same-origin',
+    headers: body ? { 'Content-Type': 'application/json' } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  let data = null;
+  try { data = await res.json(); } catch { /* empty */ }
+  return { ok: res.ok, status: res.status, data };
+}
+
+function showLogin(message) {
+  $('board-view').hidden = true;
+  $('who').hidden = true;
+  $('login-view').hidden = false;
+  $('login-error').textContent = message || '';
+}
+
+function showBoard() {
+  $('login-view').hidden = true;
+  $('board-view').hidden = false;
+  $('who').hidden = false;
+  const u = board.me || {};
+  $('me').textContent = `${u.display_name || u.username || ''} · ${u.tenant || ''}`;
+  connect();
+}
+
+function connect() {
+  clearTimeout(board.retry);
+  const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const ws = new WebSocket(`${proto}//${location.host}/api/v1/wallboard/ws`);
+  board.ws = ws;
+  $('conn').textContent = 'connecting…';
+  ws.onopen = () => { $('conn').textContent = 'live'; $('conn').className = 'conn ok'; };
+  ws.onmessage = (ev) => {
+    const msg = JSON.parse(ev.data);
+    if (msg.type === 'board') {
+      board.last = msg;
+      board.received++;
+      render();
+    }
+  };
+  ws.onclose = (ev) => {
+    if (board.ws !== ws) return;
+    $('conn').textContent = 'offline';
+    $('conn').className = 'conn';
+    if (ev.code === 1008) {
+      showLogin(ev.reason || 'Signed out.');
+      return;
+    }
+    board.retry = setTimeout(connect, 2000);
+  };
+}
+
+function fmt(ms) {
+  if (ms == null || ms < 0) return '—';
+  const s = Math.floor(ms / 1000);
+  const m = Math.floor(s / 60);
+  return `${String(m).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+}
+
+function pct(x) {
+  return x == null ? '—' : `${Math.round(x * 100)}%`;
+}
+
+function cell(text, cls) {
+  const td = document.createElement('td');
+  td.textContent = text;
+  if (cls) td.className = cls;
+  return td;
+}
+
+function render() {
+  const b = board.last;
+  if (!b) return;
+  const serverAge = Date.now() - Date.parse(b.at);
+  const qrows = b.queues.map((q) => {
+    const tr = document.createElement('tr');
+    tr.dataset.queue = q.name;
+    const busy = (q.agents.on_call || 0) + (q.agents.ringing || 0) + (q.agents.wrap_up || 0);
+    tr.append(
+      cell(q.name),
+      cell(String(q.waiting), q.waiting > 0 ? 'num alert' : 'num'),
+      cell(fmt(q.waiting ? q.longest_wait_ms + serverAge : 0), 'num'),
+      cell(pct(q.sl), q.sl != null && q.sl < 0.8 ? 'num alert' : 'num good'),
+      cell(String(q.answered), 'num'),
+      cell(String(q.abandoned), q.abandoned ? 'num alert' : 'num'),
+      cell(fmt(q.asa_ms), 'num'),
+      cell(fmt(q.aht_ms), 'num'),
+      cell(`${q.agents.available || 0} / ${busy}`, 'num'),
+    );
+    return tr;
+  });
+  $('queues').tBodies[0].replaceChildren(...qrows);
+  const arows = b.agents.map((a) => {
+    const tr = document.createElement('tr');
+    tr.dataset.agent = a.username;
+    const st = document.createElement('span');
+    st.className = 'state';
+    st.dataset.state = a.state;
+    st.textContent = (STATE_LABELS[a.state] || a.state) + (a.reason && a.state !== 'available' ? ` · ${a.reason}` : '');
+    const stc = document.createElement('td');
+    stc.append(st);
+    const current = a.caller ? (a.consult ? `consulted about ${a.caller}` : a.caller) : '';
+    tr.append(cell(a.display_name || a.username), stc, cell(fmt(Date.now() - Date.parse(a.since)), 'num since'),
+      cell(current), cell(a.queue || ''), cell(String(a.calls_today), 'num'));
+    return tr;
+  });
+  $('agents').tBodies[0].replaceChildren(...arows);
+  $('no-agents').hidden = arows.length > 0;
+  $('updated').textContent = `updated ${new Date(b.at).toLocaleTimeString()}`;
+}
+
+// Times count between messages.
+setInterval(render, 1000);
+
+$('login-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const f = e.target;
+  const r = await api('POST', '/api/v1/login', {
+    tenant: f.tenant.value.trim(), username: f.username.value.trim(), password: f.password.value,
+  }).catch((err) => ({ ok: false, data: { error: err.message } }));
+  if (!r.ok) {
+    $('login-error').textContent = (r.data && r.data.error) || `Sign-in failed (${r.status})`;
+    return;
+  }
+  f.password.value = '';
+  board.me = r.data.user;
+  if (!['supervisor', 'admin'].includes(board.me.role)) {
+    showLogin('The wallboard is for supervisors.');
+    return;
+  }
+  showBoard();
+});
+
+$('logout').addEventListener('click', async () => {
+  const ws = board.ws;
+  board.ws = null;
+  if (ws) ws.close(1000, 'logout');
+  await api('POST', '/api/v1/logout').catch(() => {});
+  showLogin('Signed out.');
+});
+
+window.hotlineBoard = {
+  get last() { return board.last; },
+  get received() { return board.received; },
+};
+
+(async () => {
+  const r = await api('GET', '/api/v1/me').catch(() => null);
+  if (r && r.ok && r.data && ['supervisor', 'admin'].includes(r.data.user?.role)) {
+    board.me = r.data.user;
+    showBoard();
+  } else {
+    showLogin();
+  }
+})();
