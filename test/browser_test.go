@@ -65,8 +65,16 @@ func TestBrowserSoftphone(t *testing.T) {
 	})
 	defer colleague.finish(t)
 
+	// A supervisor on the wallboard page.
+	super := startAgentScript(t, ctx, map[string]string{
+		"HOTLINE_URL": base, "OUT_DIR": out, "CHROMIUM": chromium, "ROLE": "wallboard",
+		"AGENT_TENANT": "demo", "AGENT_USER": "sam", "AGENT_PASSWORD": "sam-demo",
+	})
+	defer super.finish(t)
+
 	agent.expect(t, "available", 60*time.Second)
 	colleague.expect(t, "ready", 60*time.Second)
+	super.expect(t, "ready", 60*time.Second)
 
 	// The caller: the demo number, 0 for an agent, then a 440 Hz tone.
 	ua := newUA(t, srv)
@@ -98,6 +106,13 @@ func TestBrowserSoftphone(t *testing.T) {
 	}
 	if !strings.HasPrefix(strings.ToUpper(heard.Codec), "PCMU") {
 		t.Errorf("the browser negotiated %q, want PCMU", heard.Codec)
+	}
+
+	super.send(t, "oncall "+ua.From)
+	board := super.expect(t, "board", 30*time.Second)
+	t.Logf("the wallboard: %s", board)
+	if !strings.Contains(string(board), "Alice") || !strings.Contains(string(board), `"general"`) {
+		t.Errorf("the wallboard %s: want alice's row and the general queue", board)
 	}
 
 	tone := callerHears(t, ua, 1500*time.Millisecond)
@@ -191,7 +206,7 @@ func TestBrowserSoftphone(t *testing.T) {
 		t.Errorf("bob hung up but the caller got no BYE")
 	}
 	colleague.expect(t, "done", 30*time.Second)
-	for _, shot := range []string{"desk-offer.png", "desk-call.png", "desk-held.png", "desk-consult.png", "desk-transferred.png", "desk-wrapup.png"} {
+	for _, shot := range []string{"desk-offer.png", "desk-call.png", "desk-held.png", "desk-consult.png", "desk-transferred.png", "desk-wrapup.png", "wallboard.png"} {
 		if _, err := os.Stat(filepath.Join(out, shot)); err != nil {
 			t.Errorf("screenshot: %v", err)
 		}

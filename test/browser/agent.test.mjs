@@ -10,7 +10,7 @@
 //   CHROMIUM      the browser (default /usr/bin/chromium)
 //   AGENT_TENANT, AGENT_USER, AGENT_PASSWORD   (default demo / alice / alice-demo)
 //   TONE_HZ       the agent's microphone tone (default 1000)
-//   ROLE          agent (default) or consultee (the second agent of the transfer)
+//   ROLE          agent (default), consultee (the second agent of the transfer) or wallboard
 //   HEADFUL=1     show the browser (needs a display)
 //
 // Standalone: HOTLINE_URL=http://127.0.0.1:8080 node test/browser/agent.test.mjs
@@ -35,7 +35,7 @@ const tenant = process.env.AGENT_TENANT || 'demo';
 const user = process.env.AGENT_USER || 'alice';
 const password = process.env.AGENT_PASSWORD || 'alice-demo';
 // ROLE: "agent" (default) takes the call; "consultee" is the colleague an
-// attended transfer goes to.
+// attended transfer goes to; "wallboard" is a supervisor on /wallboard.
 const role = process.env.ROLE || 'agent';
 
 function emit(event, data = {}) {
@@ -142,6 +142,28 @@ async function consultee(page) {
   emit('done');
 }
 
+// wallboard is a supervisor watching /wallboard: it reports the first
+// board showing an agent on a call with the caller, then the abandon count
+// of general when told.
+async function wallboard(page) {
+  await page.goto(base + '/wallboard');
+  await page.getByLabel('Tenant').fill(tenant);
+  await page.getByLabel('Username').fill(user);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await waitFor(page, () => window.hotlineBoard && window.hotlineBoard.received > 0, null, 'the first board');
+  emit('ready');
+  const caller = await expectCommand('oncall');
+  await waitFor(page, (c) => [...document.querySelectorAll('#agents tbody tr')]
+    .some((tr) => tr.textContent.includes('On call') && tr.textContent.includes(c)), caller, 'an agent on a call on the board', 30000);
+  const rows = await page.evaluate(() => ({
+    queues: [...document.querySelectorAll('#queues tbody tr')].map((tr) => [...tr.cells].map((c) => c.textContent)),
+    agents: [...document.querySelectorAll('#agents tbody tr')].map((tr) => [...tr.cells].map((c) => c.textContent)),
+  }));
+  await page.screenshot({ path: path.join(outDir, 'wallboard.png') });
+  emit('board', rows);
+}
+
 async function main() {
   const wav = path.join(outDir, `tone-${toneHz}-${role}.wav`);
   toneWAV(wav, toneHz);
@@ -162,6 +184,11 @@ async function main() {
     const page = await context.newPage();
     page.on('console', (m) => pageLog.write(`console.${m.type()}: ${m.text()}\n`));
     page.on('pageerror', (e) => { pageLog.write(`pageerror: ${e.message}\n`); log('page error:', e.message); });
+
+    if (role === 'wallboard') {
+      await wallboard(page);
+      return;
+    }
 
     // Log in.
     await page.goto(base + '/');

@@ -106,8 +106,8 @@ function render() {
       cell(pct(q.sl), q.sl != null && q.sl < 0.8 ? 'num alert' : 'num good'),
       cell(String(q.answered), 'num'),
       cell(String(q.abandoned), q.abandoned ? 'num alert' : 'num'),
-      cell(fmt(q.asa_ms), 'num'),
-      cell(fmt(q.aht_ms), 'num'),
+      cell(q.answered ? fmt(q.asa_ms) : '—', 'num'),
+      cell(q.answered ? fmt(q.aht_ms) : '—', 'num'),
       cell(`${q.agents.available || 0} / ${busy}`, 'num'),
     );
     return tr;
@@ -119,7 +119,10 @@ function render() {
     const st = document.createElement('span');
     st.className = 'state';
     st.dataset.state = a.state;
-    st.textContent = (STATE_LABELS[a.state] || a.state) + (a.reason && a.state !== 'available' ? ` · ${a.reason}` : '');
+    // Reason codes matter for not-ready states (lunch, missed); for the
+    // others they only repeat the state.
+    const why = ['break', 'missed'].includes(a.state) && a.reason ? ` · ${a.reason}` : '';
+    st.textContent = (STATE_LABELS[a.state] || a.state) + why;
     const stc = document.createElement('td');
     stc.append(st);
     const current = a.caller ? (a.consult ? `consulted about ${a.caller}` : a.caller) : '';
