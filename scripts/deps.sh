@@ -27,6 +27,13 @@ have sipp || want sip-tester
 have baresip || want baresip
 have espeak-ng || want espeak-ng
 have sox || want sox
+# Speech (speech/pocketsphinx is cgo): the recognizer's headers and library,
+# pkg-config to find them, the US English model, and flite, whose voices
+# the speech tests use as callers (espeak-ng's are a poor stand-in).
+[[ -f /usr/include/pocketsphinx/pocketsphinx.h ]] || want libpocketsphinx-dev
+[[ -f /usr/share/pocketsphinx/model/en-us/en-us/mdef ]] || want pocketsphinx-en-us
+have pkg-config || want pkg-config
+have flite || want flite
 # The browser test (test/browser_test.go): headless Chromium driven by
 # playwright-core, which npm installs into test/browser/node_modules.
 [[ -x /usr/bin/chromium ]] || want chromium
@@ -37,6 +44,8 @@ have make || want make
 have git || want git
 # `go test -race` needs cgo, hence a C compiler and libc headers.
 have gcc || want gcc libc6-dev
+# Opus toward browsers (webrtc/opus_cgo.go links the system libopus).
+[[ -e /usr/include/opus/opus.h ]] || want libopus-dev
 # pg.sh serialises concurrent starts with flock (util-linux, normally present).
 have flock || want util-linux
 

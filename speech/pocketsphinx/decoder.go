@@ -1,0 +1,193 @@
+package pocketsphinx
+
+/*
+#cgo pkg-config: pocketsphinx sphinxbase
+#include <stdlib.h>
+#include <pocketsphinx.h>
+#include <sphinxbase/cmd_ln.h>
+
+// hl_init parses argv (cgo cannot call the variadic cmd_ln_init) and
+// creates a decoder; the decoder keeps its own reference to the config.
+static ps_decoder_t *hl_init(int argc, char **argv) {
+	cmd_ln_t *cfg = cmd_ln_parse_r(NULL, ps_args(), argc, argv, TRUE);
+	if (cfg == NULL) return NULL;
+	ps_decoder_t *ps = ps_init(cfg);
+	cmd_ln_free_r(cfg);
+	return ps;
+}
+
+// hl_decode runs one whole utterance through the named search in a single
+// cgo call: start, process everything with full_utt (batch CMN over the
+// whole utterance), end, and read the result.
+static int hl_decode(ps_decoder_t *ps, const char *search, const int16 *pcm, long n,
+		int32 *score, int32 *nframes, int32 *prob, const char **hyp) {
+	*hyp = NULL;
+	if (ps_set_search(ps, search) < 0) return -1;
+	if (ps_start_utt(ps) < 0) return -2;
+	if (ps_process_raw(ps, pcm, (size_t)n, FALSE, TRUE) < 0) { ps_end_utt(ps); return -3; }
+	if (ps_end_utt(ps) < 0) return -4;
+	*nframes = ps_get_n_frames(ps);
+	*hyp = ps_get_hyp(ps, score);
+	*prob = ps_get_prob(ps);
+	return 0;
+}
+
+// hl_live_* drive the decoder frame by frame; used only to measure the
+// decoder's own voice activity detector against vad.go (vad_test.go).
+static int hl_live_start(ps_decoder_t *ps, const char *search) {
+	if (ps_set_search(ps, search) < 0) return -1;
+	return ps_start_utt(ps);
+}
+static int hl_live_process(ps_decoder_t *ps, const int16 *pcm, long n) {
+	if (ps_process_raw(ps, pcm, (size_t)n, FALSE, FALSE) < 0) return -1;
+	return ps_get_in_speech(ps);
+}
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"unsafe"
+)
+
+// decoder is one PocketSphinx decoder. Not safe for concurrent use: the
+// pool hands it to one goroutine at a time.
+type decoder struct {
+	ps *C.ps_decoder_t
+	// searches holds the grammar keys already compiled into this decoder
+	// (ps_set_jsgf_string is a few ms; switching with ps_set_search is
+	// free), in least-recently-used order, newest last.
+	searches  []string
+	maxCache  int
+	hasPhones bool // the phone-loop search for confidence was loaded
+}
+
+// decodeResult is one search's verdict on an utterance.
+type decodeResult struct {
+	hyp    string
+	score  int32 // path score, decoder log units
+	frames int   // 10 ms feature frames
+	prob   int32 // log posterior (0 = 1.0) when bestpath ran
+}
+
+const allphoneSearch = "allphone"
+
+func newDecoder(args []string, phoneLM string, maxCache int) (*decoder, error) {
+	argv := make([]*C.char, len(args))
+	for i, a := range args {
+		argv[i] = C.CString(a)
+	}
+	defer func() {
+		for _, p := range argv {
+			C.free(unsafe.Pointer(p))
+		}
+	}()
+	ps := C.hl_init(C.int(len(argv)), &argv[0])
+	if ps == nil {
+		return nil, errors.New("pocketsphinx: ps_init failed (bad model or dictionary path?)")
+	}
+	d := &decoder{ps: ps, maxCache: maxCache}
+	if phoneLM != "" {
+		name := C.CString(allphoneSearch)
+		path := C.CString(phoneLM)
+		rc := C.ps_set_allphone_file(ps, name, path)
+		C.free(unsafe.Pointer(name))
+		C.free(unsafe.Pointer(path))
+		if rc < 0 {
+			d.free()
+			return nil, fmt.Errorf("pocketsphinx: load phone language model %s failed", phoneLM)
+		}
+		d.hasPhones = true
+	}
+	return d, nil
+}
+
+func (d *decoder) free() {
+	if d.ps != nil {
+		C.ps_free(d.ps)
+		d.ps = nil
+	}
+}
+
+// useGrammar makes key's search exist in the decoder, compiling jsgf if
+// it is not cached, and evicting the least recently used one beyond
+// maxCache (each compiled search holds an FSG and its HMM network).
+func (d *decoder) useGrammar(key, jsgf string) error {
+	for i, k := range d.searches {
+		if k == key {
+			copy(d.searches[i:], d.searches[i+1:])
+			d.searches[len(d.searches)-1] = key
+			return nil
+		}
+	}
+	name := C.CString(key)
+	defer C.free(unsafe.Pointer(name))
+	text := C.CString(jsgf)
+	defer C.free(unsafe.Pointer(text))
+	if C.ps_set_jsgf_string(d.ps, name, text) < 0 {
+		return fmt.Errorf("pocketsphinx: grammar %s does not compile", key)
+	}
+	d.searches = append(d.searches, key)
+	if len(d.searches) > d.maxCache {
+		old := C.CString(d.searches[0])
+		C.ps_unset_search(d.ps, old)
+		C.free(unsafe.Pointer(old))
+		d.searches = d.searches[1:]
+	}
+	return nil
+}
+
+// decode runs pcm (16 kHz) through the named search.
+func (d *decoder) decode(search string, pcm []int16) (decodeResult, error) {
+	if len(pcm) == 0 {
+		return decodeResult{}, nil
+	}
+	name := C.CString(search)
+	defer C.free(unsafe.Pointer(name))
+	var score, frames, prob C.int32
+	var hyp *C.char
+	rc := C.hl_decode(d.ps, name, (*C.int16)(unsafe.Pointer(&pcm[0])), C.long(len(pcm)), &score, &frames, &prob, &hyp)
+	if rc < 0 {
+		return decodeResult{}, fmt.Errorf("pocketsphinx: decode with search %s failed (step %d)", search, -rc)
+	}
+	r := decodeResult{score: int32(score), frames: int(frames), prob: int32(prob)}
+	if hyp != nil {
+		r.hyp = C.GoString(hyp)
+	}
+	return r, nil
+}
+
+// lookup reports whether the decoder's dictionary has word.
+func (d *decoder) lookup(word string) bool {
+	w := C.CString(word)
+	defer C.free(unsafe.Pointer(w))
+	p := C.ps_lookup_word(d.ps, w)
+	if p == nil {
+		return false
+	}
+	C.free(unsafe.Pointer(p))
+	return true
+}
+
+// liveStart, liveProcess and liveEnd feed the decoder frame by frame, for
+// measuring its built-in VAD (ps_get_in_speech) against ours; the
+// recognizer itself decodes whole utterances (see decode).
+func (d *decoder) liveStart(search string) error {
+	name := C.CString(search)
+	defer C.free(unsafe.Pointer(name))
+	if C.hl_live_start(d.ps, name) < 0 {
+		return fmt.Errorf("pocketsphinx: start search %s failed", search)
+	}
+	return nil
+}
+
+func (d *decoder) liveProcess(pcm []int16) (inSpeech bool, err error) {
+	rc := C.hl_live_process(d.ps, (*C.int16)(unsafe.Pointer(&pcm[0])), C.long(len(pcm)))
+	if rc < 0 {
+		return false, errors.New("pocketsphinx: process failed")
+	}
+	return rc > 0, nil
+}
+
+func (d *decoder) liveEnd() { C.ps_end_utt(d.ps) }
