@@ -28,6 +28,7 @@ type Config struct {
 	Limits  Limits   `yaml:"limits"`
 	Log     Log      `yaml:"log"`
 	WebRTC  WebRTC   `yaml:"webrtc"`
+	Speech  Speech   `yaml:"speech"`
 	Tenants []Tenant `yaml:"tenants"`
 
 	// File is the path the configuration was loaded from.
@@ -64,8 +65,15 @@ type WebRTC struct {
 	// ICEServers are STUN/TURN servers for agents behind NAT; both our side
 	// and the browser use them. Empty: host candidates only (a LAN).
 	ICEServers []ICEServer `yaml:"ice_servers"`
+	// Opus offers Opus to browsers (preferred, PCMU the fallback); the
+	// media node then transcodes G.711 both ways. Default false: PCMU only.
+	Opus bool `yaml:"opus"`
+	// PublicIP replaces the address of our host ICE candidates, for media
+	// nodes behind 1:1 NAT (a cloud VM's public address); empty: none.
+	PublicIP string `yaml:"public_ip"`
 
-	PortMin, PortMax int `yaml:"-"`
+	PortMin, PortMax int        `yaml:"-"`
+	PublicAddr       netip.Addr `yaml:"-"` // PublicIP parsed
 }
 
 // ICEServer is one STUN or TURN server.
@@ -74,6 +82,34 @@ type ICEServer struct {
 	Username   string   `yaml:"username"`
 	Credential string   `yaml:"credential"`
 }
+
+// Speech configures the speech engines every tenant's flows use.
+type Speech struct {
+	// Engine recognizes callers' speech: "pocketsphinx" or "none" (keypad
+	// only, the default).
+	Engine string `yaml:"engine"`
+	// Model is the recognizer's acoustic model directory and Dict its
+	// pronunciation dictionary; "": the engine's defaults (Debian's
+	// pocketsphinx-en-us).
+	Model string `yaml:"model"`
+	Dict  string `yaml:"dict"`
+	// Pool is how many utterances decode at once (each decoder holds
+	// ~30 MB); 0: one per CPU, since decoding is CPU bound. Utterances
+	// beyond wait for a free decoder.
+	Pool int `yaml:"pool"`
+	// Synthesizer speaks say steps and confirmations: "espeak" or "none"
+	// (the default).
+	Synthesizer string `yaml:"synthesizer"`
+	// Voice is the synthesizer's voice ("" : its default).
+	Voice string `yaml:"voice"`
+}
+
+// Speech engines a configuration may name.
+const (
+	SpeechNone         = "none"
+	SpeechPocketSphinx = "pocketsphinx"
+	SpeechEspeak       = "espeak"
+)
 
 type Limits struct {
 	// MaxCalls is the number of concurrent calls; INVITEs beyond get 503.
@@ -261,6 +297,14 @@ func Parse(path string, data []byte) (*Config, error) {
 			}
 		}
 	}
+	if cfg.WebRTC.PublicIP != "" {
+		a, err := netip.ParseAddr(cfg.WebRTC.PublicIP)
+		if err != nil || a.Zone() != "" || a.IsUnspecified() {
+			bad(lines.of("webrtc", "public_ip"), "webrtc.public_ip: %q is not an IP address browsers can reach", cfg.WebRTC.PublicIP)
+		} else {
+			cfg.WebRTC.PublicAddr = a.Unmap()
+		}
+	}
 	if cfg.RTP.IP != "" {
 		if _, err := netip.ParseAddr(cfg.RTP.IP); err != nil {
 			bad(lines.of("rtp", "ip"), "rtp.ip: %q is not an IP address", cfg.RTP.IP)
@@ -271,6 +315,7 @@ func Parse(path string, data []byte) (*Config, error) {
 			bad(lines.of("sip", "external_ip"), "sip.external_ip: %q is not an IP address", cfg.SIP.ExternalIP)
 		}
 	}
+	checkSpeech(&cfg.Speech, base, func(key string) int { return lines.of("speech", key) }, bad)
 	if cfg.Data != "" && !filepath.IsAbs(cfg.Data) {
 		cfg.Data = filepath.Join(base, cfg.Data)
 	}
@@ -351,6 +396,34 @@ func Parse(path string, data []byte) (*Config, error) {
 		return nil, errs
 	}
 	return cfg, nil
+}
+
+// checkSpeech validates the speech section. A model directory that is
+// missing is not an error here: the server then runs keypad only, with a
+// warning, rather than refusing every call.
+func checkSpeech(sp *Speech, base string, at func(key string) int, bad func(line int, format string, args ...any)) {
+	switch sp.Engine {
+	case "":
+		sp.Engine = SpeechNone
+	case SpeechNone, SpeechPocketSphinx:
+	default:
+		bad(at("engine"), "speech.engine: unknown engine %q (want %s or %s)", sp.Engine, SpeechPocketSphinx, SpeechNone)
+	}
+	switch sp.Synthesizer {
+	case "":
+		sp.Synthesizer = SpeechNone
+	case SpeechNone, SpeechEspeak:
+	default:
+		bad(at("synthesizer"), "speech.synthesizer: unknown synthesizer %q (want %s or %s)", sp.Synthesizer, SpeechEspeak, SpeechNone)
+	}
+	if sp.Pool < 0 || sp.Pool > 1000 {
+		bad(at("pool"), "speech.pool must be between 0 (one per CPU) and 1000, not %d", sp.Pool)
+	}
+	for _, p := range []*string{&sp.Model, &sp.Dict} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(base, *p)
+		}
+	}
 }
 
 // checkAgents refuses agent profiles naming queues the tenant lacks or

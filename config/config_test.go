@@ -162,3 +162,37 @@ webrtc:
 		}
 	}
 }
+
+func TestParseSpeech(t *testing.T) {
+	c, err := Parse("/etc/hotline/h.yaml", []byte(good+"speech: {engine: pocketsphinx, model: models/en-us, synthesizer: espeak, voice: en-us}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := c.Speech
+	if sp.Engine != SpeechPocketSphinx || sp.Model != "/etc/hotline/models/en-us" || sp.Pool != 0 ||
+		sp.Synthesizer != SpeechEspeak || sp.Voice != "en-us" {
+		t.Fatalf("speech = %+v", sp)
+	}
+	c, err = Parse("h.yaml", []byte(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Speech.Engine != SpeechNone || c.Speech.Synthesizer != SpeechNone {
+		t.Fatalf("default speech = %+v, want none", c.Speech)
+	}
+	bad := good + strings.Join([]string{
+		"speech:",                 // 12
+		"  engine: sphinx",        // 13
+		"  pool: -1",              // 14
+		"  synthesizer: festival", // 15
+	}, "\n")
+	_, err = Parse("h.yaml", []byte(bad))
+	if err == nil {
+		t.Fatal("want errors")
+	}
+	for _, want := range []string{`h.yaml:13: speech.engine: unknown engine "sphinx"`, "h.yaml:14: speech.pool", `h.yaml:15: speech.synthesizer: unknown synthesizer "festival"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}

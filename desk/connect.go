@@ -57,7 +57,7 @@ type legHolder struct{ t atomic.Pointer[talk] }
 func (d *Desk) newLeg(callID string, h *legHolder) (*webrtc.Leg, error) {
 	return webrtc.New(webrtc.Config{
 		CallID: callID, ICEServers: d.cfg.ICEServers, PortMin: d.cfg.PortMin, PortMax: d.cfg.PortMax,
-		Loopback: d.cfg.Loopback, Logger: d.log,
+		Loopback: d.cfg.Loopback, Opus: d.cfg.Opus, PublicIP: d.cfg.PublicIP, Logger: d.log,
 		OnState: func(s webrtc.State) {
 			if s == webrtc.StateFailed || s == webrtc.StateClosed {
 				if t := h.t.Load(); t != nil {

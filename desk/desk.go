@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -35,6 +36,11 @@ type Config struct {
 	PortMin, PortMax uint16
 	// Loopback also offers 127.0.0.1 candidates (single-host setups).
 	Loopback bool
+	// Opus offers browsers Opus before PCMU (webrtc.Config.Opus).
+	Opus bool
+	// PublicIP, when valid, is the address our host candidates carry
+	// (media nodes behind 1:1 NAT; webrtc.Config.PublicIP).
+	PublicIP netip.Addr
 	// Grace keeps a disconnected agent logged in this long (default 30 s).
 	Grace time.Duration
 	// AnswerTimeout bounds the wait for the browser's SDP answer (10 s).

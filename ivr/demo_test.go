@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"hotline/speech/grammar"
 )
 
 // tenantPrompts reads configs/prompts/PROMPTS.txt (tenant<TAB>name<TAB>text),
@@ -145,5 +147,49 @@ func TestAcmeShop(t *testing.T) {
 	res, ch, _ := run(t, f, "- - -", Env{})
 	if res.Reason != EndHangup || ch.played[len(ch.played)-1] != "goodbye" {
 		t.Errorf("failure: %+v, played %v", res, ch.played)
+	}
+}
+
+// debianDict is the recognizer's dictionary as Debian's pocketsphinx-en-us
+// installs it.
+const debianDict = "/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict"
+
+// dictVocab checks words the way the recognizer will see them.
+type dictVocab struct{ d *grammar.Dict }
+
+func (v dictVocab) Missing(p string) []string { _, m := grammar.Normalize(p, v.d); return m }
+
+// The shipped flows' phrases must all be recognizable, and every menu's
+// grammar must compile (no phrase shared by two options after the
+// recognizer's normalisation).
+func TestShippedFlowsSpeech(t *testing.T) {
+	d, err := grammar.LoadDict(debianDict)
+	if err != nil {
+		t.Skipf("no recognizer dictionary: %v (apt-get install pocketsphinx-en-us)", err)
+	}
+	paths, _ := filepath.Glob("../configs/flows/*.yaml")
+	for _, path := range paths {
+		f, err := LoadFlow(path, CheckOptions{Vocabulary: dictVocab{d}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		menus := 0
+		for name, s := range f.Steps {
+			if s.Menu == nil && s.Gather == nil {
+				continue
+			}
+			g, err := f.MenuGrammar(name)
+			if err != nil {
+				t.Errorf("%s: %v", path, err)
+				continue
+			}
+			if _, err := grammar.Compile(g, d); err != nil {
+				t.Errorf("%s: step %s: grammar: %v", path, name, err)
+			}
+			menus++
+		}
+		if menus == 0 {
+			t.Errorf("%s: no menu or gather", path)
+		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"hotline/speech"
 )
 
 // Diagnostic is one problem found in a flow file.
@@ -35,6 +37,10 @@ type CheckOptions struct {
 	// tenant; nil skips the check, e.g. when the prompts are recorded after
 	// the flow is written. Music classes are not checked.
 	PromptExists func(name string) bool
+	// Vocabulary is the speech engine's dictionary: menu phrases with words
+	// it lacks are errors. nil skips the check, so flows can be checked
+	// without the engine (and without cgo).
+	Vocabulary speech.Vocabulary
 }
 
 // LoadFlow reads and validates a flow file. The error lists every

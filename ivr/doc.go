@@ -21,7 +21,10 @@
 //
 //	menu:
 //	  prompt: NAME|[...]           required, interruptible
-//	  options: {"1": STEP, ...}    keys 0-9, "*", "#" (quote * and #)
+//	  options: {"1": STEP, ...}    keys 0-9, "*", "#" (quote * and #), or
+//	    "1": {next: STEP, say: [PHRASE, ...]}     a key callers may also say
+//	    lost_card: {next: STEP, say: [PHRASE]}    a speech-only option
+//	  speech: {confirm_below: 0.6, reject_below: 0.3, help: [TEXT, ...], enabled: true}
 //	  timeout: 5s                  wait for a key after the prompt
 //	  retries: 3                   failed attempts before failure (1-20)
 //	  invalid: NAME|[...]          after a key with no option, then repeat
@@ -41,7 +44,11 @@
 //	  no_input: NAME|[...]
 //	  failure: STEP                default: hang up
 //	  mask: false                  true keeps the digits out of the timeline
+//	  speech: {...}                as for menus; callers may say the digits
 //	next: STEP (required)        `failure:` may also sit here, beside next
+//
+//	say: "text ${var}" | {text: "...", interruptible: false}
+//	next: STEP (required)        spoken by Env.Synthesizer; skipped without one
 //
 //	set: {VAR: "text ${other}", ...}   in order; unset ${vars} are ""
 //	next: STEP (required)
@@ -75,6 +82,13 @@
 // loops made only of set/branch/hours/goto steps. Unreachable steps are
 // warnings ("FILE:LINE: warning: ..."): they do not stop a flow from
 // loading nor count as errors in CheckFiles.
+//
+// With Env.Recognizer set, menus with phrases and gathers listen while their
+// prompts play (Channel.Listen): speech or a key barges in, a key always
+// wins, a middling confidence is confirmed ("Did you say ...?") through
+// Env.Synthesizer, and failed attempts get escalating help. Phrases are
+// checked against CheckOptions.Vocabulary when set. Flow.MenuGrammar gives
+// a step's grammar to tools.
 //
 // Run interprets a flow against a Channel and reports a timeline through
 // Env.Events; see the Event* constants for kinds and data.

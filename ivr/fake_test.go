@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"hotline/speech"
 )
 
 // fakeChannel plays a scripted caller. The script is space-separated:
@@ -16,6 +19,14 @@ import (
 //	"@3"   key 3 is pressed during the next Play
 //	"@p=3" key 3 is pressed during the next Play of prompt p
 //	"!"    the caller hangs up at the next operation
+//	"~lost_card:0.9"  at the next Listen the caller says "lost card"
+//	       (underscores are spaces), recognized with confidence 0.9; the
+//	       choice is the grammar's option with that phrase, the digits
+//	       those of the text when the grammar takes digits
+//	"~"    at the next Listen the recognizer hears noise but no words
+//
+// A key or "-" met by Listen is a key pressed during the prompt, or no
+// input at all.
 //
 // When the script runs out the caller hangs up, so a wrong flow cannot make
 // a test hang.
@@ -27,13 +38,15 @@ type fakeChannel struct {
 	music    []string
 	timeouts []time.Duration // blocking ReadDigit timeouts, in order
 	flushes  int
+	audio    int              // PlayAudio calls
+	grammars []speech.Grammar // one per Listen
 }
 
 func newFake(script string) *fakeChannel {
 	c := &fakeChannel{}
 	for _, tok := range strings.Fields(script) {
 		switch {
-		case tok == "-" || tok == "!":
+		case tok == "-" || tok == "!" || strings.HasPrefix(tok, "~"):
 			c.script = append(c.script, tok)
 		case strings.HasPrefix(tok, "@"):
 			c.script = append(c.script, tok)
@@ -122,6 +135,92 @@ func (c *fakeChannel) ReadDigit(ctx context.Context, timeout time.Duration) (run
 	default:
 		return []rune(strings.TrimPrefix(t, "@"))[0], true, nil
 	}
+}
+
+func (c *fakeChannel) PlayAudio(ctx context.Context, pcm []int16, interruptible bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if c.hungUp || c.peek() == "!" {
+		c.hungUp = true
+		return ErrHangup
+	}
+	c.audio++
+	return nil
+}
+
+func (c *fakeChannel) Listen(ctx context.Context, req ListenRequest) (ListenResult, error) {
+	if err := ctx.Err(); err != nil {
+		return ListenResult{}, err
+	}
+	if req.Recognizer == nil {
+		return ListenResult{}, fmt.Errorf("listen without a recognizer")
+	}
+	c.played = append(c.played, req.Prompts...)
+	if req.Audio != nil {
+		c.audio++
+	}
+	c.grammars = append(c.grammars, req.Grammar)
+	if len(c.buf) > 0 {
+		return ListenResult{Key: true}, nil
+	}
+	if c.hungUp || len(c.script) == 0 || c.peek() == "!" {
+		c.hungUp = true
+		return ListenResult{}, ErrHangup
+	}
+	c.timeouts = append(c.timeouts, req.Timeout)
+	switch t := c.pop(); {
+	case t == "-":
+		return ListenResult{}, nil
+	case t == "~":
+		return ListenResult{Heard: true, Speech: speech.Event{Type: speech.Final, NoSpeech: true}}, nil
+	case strings.HasPrefix(t, "~"):
+		text, conf, _ := strings.Cut(t[1:], ":")
+		text = strings.ReplaceAll(text, "_", " ")
+		ev := speech.Event{Type: speech.Final, Text: text}
+		ev.Confidence, _ = strconv.ParseFloat(conf, 64)
+		for _, ch := range req.Grammar.Choices {
+			for _, p := range ch.Phrases {
+				if strings.EqualFold(p, text) {
+					ev.Choice = ch.Name
+				}
+			}
+		}
+		if req.Grammar.Digits {
+			ev.Digits = strings.ReplaceAll(text, " ", "")
+			if _, err := strconv.Atoi(ev.Digits); err != nil {
+				ev.Digits = ""
+			}
+		}
+		return ListenResult{Heard: true, Speech: ev, BargeIn: true}, nil
+	default:
+		for _, k := range strings.TrimPrefix(t, "@") {
+			c.buf = append(c.buf, k)
+		}
+		return ListenResult{Key: true, BargeIn: true}, nil
+	}
+}
+
+// fakeRecognizer stands for the engine in Env; the fake channel scripts
+// what it hears.
+type fakeRecognizer struct{}
+
+func (fakeRecognizer) Start(context.Context, speech.Grammar) (speech.Stream, error) {
+	return nil, fmt.Errorf("fakeRecognizer: the fake channel recognizes")
+}
+
+// fakeSynth records what it is asked to say.
+type fakeSynth struct {
+	texts []string
+	err   error
+}
+
+func (s *fakeSynth) Synthesize(_ context.Context, text string) ([]int16, error) {
+	s.texts = append(s.texts, text)
+	if s.err != nil {
+		return nil, s.err
+	}
+	return make([]int16, 160), nil
 }
 
 func (c *fakeChannel) FlushDigits() {

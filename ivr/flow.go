@@ -19,10 +19,11 @@ const (
 	KindGoto   Kind = "goto"
 	KindHangup Kind = "hangup"
 	KindQueue  Kind = "queue"
+	KindSay    Kind = "say"
 )
 
 // kinds is in the order used by error messages.
-var kinds = []Kind{KindPlay, KindMenu, KindGather, KindSet, KindBranch, KindHours, KindGoto, KindHangup, KindQueue}
+var kinds = []Kind{KindPlay, KindMenu, KindGather, KindSet, KindBranch, KindHours, KindGoto, KindHangup, KindQueue, KindSay}
 
 // Hangup causes a hangup step may give. The SIP layer maps them to
 // response codes, so the set is closed: a typo must fail the check rather
@@ -44,6 +45,12 @@ const (
 	DefaultInterDigitTimeout = 3 * time.Second
 	DefaultMusic             = "default"
 	DefaultMaxSteps          = 1000
+	// A recognition between the two thresholds is confirmed with the
+	// caller ("Did you say lost card?"); below RejectBelow it counts as
+	// not understood. PocketSphinx's in- and out-of-grammar scores overlap
+	// (docs/flows.md), so the confirmation band is wide by default.
+	DefaultConfirmBelow = 0.6
+	DefaultRejectBelow  = 0.3
 )
 
 // Flow is a validated call flow. It is never modified after ParseFlow, so
@@ -74,6 +81,7 @@ type Step struct {
 	Goto   string
 	Hangup *Hangup
 	Queue  *Queue
+	Say    *Say
 }
 
 // Play plays prompts in order.
@@ -85,10 +93,21 @@ type Play struct {
 	Interruptible bool
 }
 
-// Menu asks for one key.
+// Menu asks for one key or, when a recognizer is available, one spoken
+// choice.
 type Menu struct {
 	Prompts []string
-	Options map[string]string // key ("0"-"9", "*", "#") -> step
+	// Options maps an option's name to its step. The name is a phone key
+	// ("0"-"9", "*", "#") or, for options that can only be spoken, a word
+	// such as "lost_card".
+	Options map[string]string
+	// Phrases are what a caller may say for an option, by option name, in
+	// the flow's order; options without phrases are keypad only.
+	Phrases map[string][]string
+	// Order lists option names as written, which is the order help texts
+	// name them in.
+	Order   []string
+	Speech  SpeechOptions
 	Timeout time.Duration
 	Retries int      // failed attempts before Failure
 	Invalid []string // played after a key with no option
@@ -111,6 +130,29 @@ type Gather struct {
 	Failure           string // "" hangs up
 	// Mask keeps the entered digits out of the timeline (PINs).
 	Mask bool
+	// Speech lets callers say the digits when a recognizer is available.
+	Speech SpeechOptions
+}
+
+// SpeechOptions tune recognition at a menu or gather step.
+type SpeechOptions struct {
+	// Off keeps the step keypad only even when the tenant has a recognizer.
+	Off bool
+	// ConfirmBelow and RejectBelow are confidence thresholds in [0,1]:
+	// below RejectBelow an answer counts as not understood, below
+	// ConfirmBelow the caller is asked to confirm it.
+	ConfirmBelow, RejectBelow float64
+	// Help is spoken (synthesized, ${var} expanded) after the n-th failed
+	// attempt, Help[n-1], the last one repeating; empty: a help text made
+	// from the options' first phrases from the second failure on.
+	Help []string
+}
+
+// Say speaks text (with ${var} references) through the tenant's
+// synthesizer.
+type Say struct {
+	Text          string
+	Interruptible bool
 }
 
 // Assign is one `set:` entry; Value may reference ${var}.
@@ -154,6 +196,11 @@ func (s *Step) targets() []string {
 		for _, k := range menuKeys {
 			add(s.Menu.Options[k])
 		}
+		for _, k := range s.Menu.Order {
+			if !isKey(k) {
+				add(s.Menu.Options[k])
+			}
+		}
 		add(s.Menu.Failure)
 	case s.Gather != nil:
 		add(s.Gather.Failure)
@@ -175,7 +222,7 @@ func (s *Step) targets() []string {
 // what keeps a loop through it from spinning.
 func (s *Step) waits() bool {
 	switch s.Kind {
-	case KindPlay, KindMenu, KindGather, KindQueue:
+	case KindPlay, KindMenu, KindGather, KindQueue, KindSay:
 		return true
 	}
 	return false

@@ -465,7 +465,7 @@ func (p *parser) step(f *Flow, sf field) {
 	}
 
 	switch s.Kind {
-	case KindPlay, KindGather, KindSet:
+	case KindPlay, KindGather, KindSet, KindSay:
 		if next == nil {
 			p.errorf(sf.line, "%s: missing next (a %s step needs to know where to go)", what, s.Kind)
 		} else {
@@ -533,6 +533,8 @@ func (p *parser) stepKind(s *Step, kf field, what string) {
 		s.Hangup = p.hangup(kf, what)
 	case KindQueue:
 		s.Queue = p.queue(kf, what)
+	case KindSay:
+		s.Say = p.say(kf, what)
 	}
 }
 
@@ -557,8 +559,8 @@ func (p *parser) play(kf field, what string) *Play {
 
 func (p *parser) menu(kf field, what string) *Menu {
 	what += ": menu"
-	mn := &Menu{Options: map[string]string{}}
-	m, ok := p.keyed(kf.val, kf.line, what, "prompt", "options", "timeout", "retries", "invalid", "no_input", "failure")
+	mn := &Menu{Options: map[string]string{}, Phrases: map[string][]string{}}
+	m, ok := p.keyed(kf.val, kf.line, what, "prompt", "options", "timeout", "retries", "invalid", "no_input", "failure", "speech")
 	if !ok {
 		return mn
 	}
@@ -572,11 +574,11 @@ func (p *parser) menu(kf field, what string) *Menu {
 			if len(fs) == 0 {
 				p.errorf(f.line, "%s: options: no options", what)
 			}
+			// phraseAt remembers where each phrase was first given, so a
+			// phrase that two options share names both places.
+			phraseAt := map[string]phraseUse{}
 			for _, o := range fs {
-				if !isKey(o.key) {
-					p.errorf(o.line, "%s: option %q is not a phone key (use one of 0-9, * or #, quoted: \"*\")", what, o.key)
-				}
-				mn.Options[o.key] = p.ref(o, what+": options")
+				p.menuOption(mn, o, what, phraseAt)
 			}
 		}
 	} else {
@@ -596,14 +598,230 @@ func (p *parser) menu(kf field, what string) *Menu {
 	if f, ok := m["failure"]; ok {
 		mn.Failure = p.ref(f, what)
 	}
+	mn.Speech = p.speechOptions(m, what)
 	return mn
+}
+
+// phraseUse is where a menu phrase was given.
+type phraseUse struct {
+	option string
+	line   int
+}
+
+// speechOnlyRE is the shape of an option that has no key: a word, so it
+// cannot be mistaken for a mistyped key.
+var speechOnlyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// menuOption reads `"1": STEP` or `"1": {next: STEP, say: [phrases]}`.
+func (p *parser) menuOption(mn *Menu, o field, what string, phraseAt map[string]phraseUse) {
+	ow := fmt.Sprintf("%s: option %q", what, o.key)
+	var phrases []string
+	if o.val.Kind == yaml.MappingNode {
+		om, _ := p.keyed(o.val, o.line, ow, "next", "say")
+		if nf, ok := om["next"]; ok {
+			mn.Options[o.key] = p.ref(nf, ow)
+		} else {
+			p.missing(o.line, ow, "next")
+			mn.Options[o.key] = ""
+		}
+		if sf, ok := om["say"]; ok {
+			phrases = p.phrases(sf, ow, o.key, phraseAt)
+		}
+	} else {
+		mn.Options[o.key] = p.ref(o, what+": options")
+	}
+	mn.Order = append(mn.Order, o.key)
+	if len(phrases) > 0 {
+		mn.Phrases[o.key] = phrases
+	}
+	if isKey(o.key) {
+		return
+	}
+	switch {
+	case !speechOnlyRE.MatchString(o.key):
+		p.errorf(o.line, "%s: option %q is not a phone key (use one of 0-9, * or #, quoted: \"*\")", what, o.key)
+	case len(phrases) == 0:
+		p.errorf(o.line, "%s: option %q is not a phone key (0-9, * or #), so it needs say: phrases to be reachable", what, o.key)
+	}
+}
+
+// phrases reads `say: phrase` or `say: [phrase, ...]`, and checks each
+// phrase's words against the engine's vocabulary when one is given.
+func (p *parser) phrases(f field, what, option string, phraseAt map[string]phraseUse) []string {
+	var nodes []*yaml.Node
+	switch v := f.val; v.Kind {
+	case yaml.ScalarNode:
+		nodes = []*yaml.Node{v}
+	case yaml.SequenceNode:
+		if len(v.Content) == 0 {
+			p.errorf(f.line, "%s: say: empty phrase list", what)
+		}
+		nodes = v.Content
+	default:
+		p.errorf(f.line, "%s: say must be a phrase or a list of phrases, not a %s", what, nodeKind(v))
+		return nil
+	}
+	var out []string
+	for _, n := range nodes {
+		n = deref(n)
+		if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+			p.errorf(n.Line, "%s: say: a phrase must be text, not a %s", what, nodeKind(n))
+			continue
+		}
+		text := strings.Join(strings.Fields(n.Value), " ")
+		key := strings.ToLower(text)
+		switch {
+		case text == "":
+			p.errorf(n.Line, "%s: say: empty phrase", what)
+			continue
+		case phraseAt[key].line != 0:
+			prev := phraseAt[key]
+			if prev.option == option {
+				p.errorf(n.Line, "%s: say: phrase %q given twice (first on line %d)", what, text, prev.line)
+			} else {
+				p.errorf(n.Line, "%s: say: phrase %q already chooses option %q (line %d)", what, text, prev.option, prev.line)
+			}
+			continue
+		}
+		phraseAt[key] = phraseUse{option: option, line: n.Line}
+		p.vocabulary(n.Line, what, text)
+		out = append(out, text)
+	}
+	return out
+}
+
+// vocabulary reports the words of phrase the speech engine cannot
+// recognize: such a phrase would silently never match on a live call.
+func (p *parser) vocabulary(line int, what, phrase string) {
+	if p.opts.Vocabulary == nil {
+		return
+	}
+	if missing := p.opts.Vocabulary.Missing(phrase); len(missing) > 0 {
+		p.errorf(line, "%s: say: phrase %q: the speech engine does not know %s; rephrase it", what, phrase, quoteWords(missing))
+	}
+}
+
+func quoteWords(ws []string) string {
+	q := make([]string, len(ws))
+	for i, w := range ws {
+		q[i] = strconv.Quote(w)
+	}
+	return strings.Join(q, ", ")
+}
+
+// speechOptions reads a menu's or gather's optional `speech:` mapping.
+func (p *parser) speechOptions(m map[string]field, what string) SpeechOptions {
+	so := SpeechOptions{ConfirmBelow: DefaultConfirmBelow, RejectBelow: DefaultRejectBelow}
+	f, ok := m["speech"]
+	if !ok {
+		return so
+	}
+	what += ": speech"
+	if f.val.Kind == yaml.ScalarNode && f.val.Tag == "!!bool" {
+		so.Off = !p.boolean(f, what)
+		return so
+	}
+	sm, ok := p.keyed(f.val, f.line, what, "confirm_below", "reject_below", "help", "enabled")
+	if !ok {
+		return so
+	}
+	if ef, ok := sm["enabled"]; ok {
+		so.Off = !p.boolean(ef, what)
+	}
+	confirm, hasConfirm := p.fraction(sm, "confirm_below", what, DefaultConfirmBelow)
+	reject, hasReject := p.fraction(sm, "reject_below", what, DefaultRejectBelow)
+	so.ConfirmBelow, so.RejectBelow = confirm, reject
+	if reject > confirm {
+		line := f.line
+		if hasReject {
+			line = sm["reject_below"].line
+		} else if hasConfirm {
+			line = sm["confirm_below"].line
+		}
+		p.errorf(line, "%s: reject_below (%g) must not be above confirm_below (%g)", what, reject, confirm)
+	}
+	if hf, ok := sm["help"]; ok {
+		var nodes []*yaml.Node
+		switch hf.val.Kind {
+		case yaml.ScalarNode:
+			nodes = []*yaml.Node{hf.val}
+		case yaml.SequenceNode:
+			nodes = hf.val.Content
+		default:
+			p.errorf(hf.line, "%s: help must be a text or a list of texts (one per failed attempt), not a %s", what, nodeKind(hf.val))
+		}
+		for _, n := range nodes {
+			n = deref(n)
+			if n.Kind != yaml.ScalarNode || n.Tag == "!!null" || strings.TrimSpace(n.Value) == "" {
+				p.errorf(n.Line, "%s: help: want a text, not a %s", what, nodeKind(n))
+				continue
+			}
+			if err := checkTemplate(n.Value); err != nil {
+				p.errorf(n.Line, "%s: help: %v", what, err)
+			}
+			so.Help = append(so.Help, n.Value)
+		}
+	}
+	return so
+}
+
+// fraction reads an optional number in [0,1].
+func (p *parser) fraction(m map[string]field, key, what string, def float64) (float64, bool) {
+	f, ok := m[key]
+	if !ok {
+		return def, false
+	}
+	s, ok := p.str(f, what)
+	if !ok {
+		return def, true
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || (f.val.Tag != "!!float" && f.val.Tag != "!!int") {
+		p.errorf(f.line, "%s: %s must be a number between 0 and 1, not %q", what, key, s)
+		return def, true
+	}
+	if v < 0 || v > 1 {
+		p.errorf(f.line, "%s: %s must be between 0 and 1, not %g", what, key, v)
+		return def, true
+	}
+	return v, true
+}
+
+// say reads `say: "text ${var}"` or `say: {text: ..., interruptible: bool}`.
+func (p *parser) say(kf field, what string) *Say {
+	what += ": say"
+	sy := &Say{}
+	tf := kf
+	if kf.val.Kind == yaml.MappingNode {
+		m, _ := p.keyed(kf.val, kf.line, what, "text", "interruptible")
+		var ok bool
+		if tf, ok = m["text"]; !ok {
+			p.missing(kf.line, what, "text")
+			return sy
+		}
+		if f, ok := m["interruptible"]; ok {
+			sy.Interruptible = p.boolean(f, what)
+		}
+	}
+	text, ok := p.str(tf, what)
+	if !ok {
+		return sy
+	}
+	if strings.TrimSpace(text) == "" {
+		p.errorf(tf.line, "%s: nothing to say", what)
+	}
+	if err := checkTemplate(text); err != nil {
+		p.errorf(tf.line, "%s: %v", what, err)
+	}
+	sy.Text = text
+	return sy
 }
 
 func (p *parser) gather(kf field, what string) *Gather {
 	what += ": gather"
 	g := &Gather{}
 	m, ok := p.keyed(kf.val, kf.line, what, "prompt", "digits", "min_digits", "terminator", "timeout",
-		"inter_digit_timeout", "into", "retries", "invalid", "no_input", "failure", "mask")
+		"inter_digit_timeout", "into", "retries", "invalid", "no_input", "failure", "mask", "speech")
 	if !ok {
 		return g
 	}
@@ -657,6 +875,7 @@ func (p *parser) gather(kf field, what string) *Gather {
 	if f, ok := m["mask"]; ok {
 		g.Mask = p.boolean(f, what)
 	}
+	g.Speech = p.speechOptions(m, what)
 	return g
 }
 

@@ -154,11 +154,11 @@ steps:
     nxt: b
     next: b
   b:
-    say: bye
+    plya: bye
   c: play
 `, nil, []want{
 			{5, `step a: unknown key "nxt" (did you mean "next"?)`},
-			{8, `step b: unknown step kind "say" (did you mean "play"?)`},
+			{8, `step b: unknown step kind "plya" (did you mean "play"?)`},
 			{9, `step c must be a mapping, not a single value`},
 		}},
 		{"two kinds in one step", `
@@ -378,7 +378,7 @@ steps:
 			{19, `step g: menu: unknown key "optoins" (did you mean "options"?)`},
 			{19, `step g: menu: missing options`},
 			{20, `step g: failure given twice`},
-			{21, `step h: no step kind (want one of play, menu, gather, set, branch, hours, goto, hangup, queue)`},
+			{21, `step h: no step kind (want one of play, menu, gather, set, branch, hours, goto, hangup, queue, say)`},
 		}},
 		{"YAML syntax: unquoted star key", `
 start: m

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"hotline/speech"
 )
 
 // Channel is the caller's side of the call as the flow sees it.
@@ -27,6 +29,37 @@ type Channel interface {
 	ReadDigit(ctx context.Context, timeout time.Duration) (key rune, ok bool, err error)
 	// FlushDigits drops keys pressed but not read yet.
 	FlushDigits()
+	// PlayAudio plays synthesized 8 kHz PCM, like Play plays a prompt.
+	PlayAudio(ctx context.Context, pcm []int16, interruptible bool) error
+	// Listen plays the request's prompts while recognizing the caller's
+	// speech. Speech or a key stops the prompts (barge-in); a key stays
+	// readable with ReadDigit. See ListenRequest and ListenResult.
+	Listen(ctx context.Context, req ListenRequest) (ListenResult, error)
+}
+
+// ListenRequest asks a Channel to play prompts and listen.
+type ListenRequest struct {
+	Prompts []string // played in order, then Audio
+	Audio   []int16  // synthesized PCM, e.g. a confirmation question
+	// Recognizer and Grammar say what to recognize.
+	Recognizer speech.Recognizer
+	Grammar    speech.Grammar
+	// Timeout is how long to wait after the prompts for the caller to
+	// start (a key or speech): no input after it.
+	Timeout time.Duration
+}
+
+// ListenResult is what the caller did.
+type ListenResult struct {
+	// Key: a key was pressed (readable with ReadDigit); speech is ignored.
+	Key bool
+	// Heard: the recognizer's Final event for what the caller said.
+	Heard  bool
+	Speech speech.Event
+	// BargeIn: the caller cut the prompts short.
+	BargeIn bool
+	// Dropped counts audio frames the recognizer could not take in time.
+	Dropped uint64
 }
 
 // ErrHangup is returned by a Channel when the caller hung up.
@@ -68,6 +101,13 @@ const (
 	EventQueueTimeout  = "queue_timeout"  // next ("" = hang up); with an ACD: outcome, reason
 	EventHangup        = "hangup"         // flow hangs up: cause
 	EventFlowEnd       = "flow_end"       // reason, and cause, queue or error
+	// Speech at menu and gather steps. text is what the recognizer heard
+	// (masked like the digits at a masked gather), confidence in [0,1].
+	EventSpeech        = "speech"         // text, confidence, choice ("" out of grammar), barge_in
+	EventSpeechNoMatch = "speech_nomatch" // text, confidence, reason: out_of_grammar, low_confidence, not_confirmed, wrong_length
+	EventSpeechNoInput = "speech_noinput" // neither speech nor a key within the timeout
+	EventSpeechConfirm = "speech_confirm" // choice, answer: asked, yes, no (no also for silence)
+	EventSay           = "say"            // text spoken; spoken=false without a synthesizer
 )
 
 // Env is what a call brings to a flow.
@@ -81,6 +121,13 @@ type Env struct {
 	// ACD is what queue steps hand the caller to; nil keeps the caller on
 	// hold music until they hang up or the step times out.
 	ACD ACD
+	// Recognizer lets callers speak at menu and gather steps; nil: keypad
+	// only.
+	Recognizer speech.Recognizer
+	// Synthesizer speaks say steps, confirmation questions and help; nil:
+	// say steps are skipped (with an event) and low-confidence answers are
+	// not confirmed but rejected.
+	Synthesizer speech.Synthesizer
 }
 
 // ACD is the call distributor as a queue step sees it: the caller waits in it until
@@ -268,6 +315,8 @@ func (r *runner) exec(s *Step) (string, *Result, error) {
 		return "", r.hangup(s.Name, s.Hangup.Cause), nil
 	case KindQueue:
 		return r.queue(s)
+	case KindSay:
+		return s.Next, nil, r.say(s)
 	}
 	return "", nil, fmt.Errorf("unknown step kind %q", s.Kind)
 }
@@ -330,24 +379,31 @@ func (r *runner) playPrompts(step string, prompts []string, interruptible bool) 
 
 func (r *runner) menu(s *Step) (string, *Result, error) {
 	m := s.Menu
+	g := menuGrammar(m)
+	listen := r.listens(m.Speech, g)
 	for attempt := 1; ; attempt++ {
-		if err := r.playPrompts(s.Name, m.Prompts, true); err != nil {
+		a, err := r.menuAnswer(s, g, listen)
+		if err != nil {
 			return "", nil, err
 		}
-		key, ok, err := r.readDigit(m.Timeout)
-		if err != nil {
-			return "", nil, fmt.Errorf("read digit: %w", err)
-		}
-		if ok {
-			r.emit(EventDigit, s.Name, map[string]string{"key": string(key)})
-			if next, found := m.Options[string(key)]; found {
-				r.emit(EventMenu, s.Name, map[string]string{"choice": string(key), "next": next})
+		switch a.kind {
+		case answerKey:
+			r.emit(EventDigit, s.Name, map[string]string{"key": string(a.key)})
+			if next, found := m.Options[string(a.key)]; found {
+				r.emit(EventMenu, s.Name, map[string]string{"choice": string(a.key), "next": next})
 				return next, nil, nil
 			}
-			r.emit(EventMenuInvalid, s.Name, map[string]string{"key": string(key)})
+			r.emit(EventMenuInvalid, s.Name, map[string]string{"key": string(a.key)})
 			r.flush()
 			err = r.playPrompts(s.Name, m.Invalid, false)
-		} else {
+		case answerSpeech:
+			next := m.Options[a.choice]
+			r.emit(EventMenu, s.Name, map[string]string{"choice": a.choice, "next": next, "input": "speech"})
+			return next, nil, nil
+		case answerNoMatch:
+			r.flush()
+			err = r.playPrompts(s.Name, m.Invalid, false)
+		default:
 			r.emit(EventMenuTimeout, s.Name, nil)
 			err = r.playPrompts(s.Name, m.NoInput, false)
 		}
@@ -358,61 +414,192 @@ func (r *runner) menu(s *Step) (string, *Result, error) {
 			r.emit(EventMenuFailure, s.Name, map[string]string{"next": m.Failure})
 			return r.orHangup(s.Name, m.Failure)
 		}
+		if listen {
+			if err := r.help(s.Name, m.Speech, attempt, menuHelp(m)); err != nil {
+				return "", nil, err
+			}
+		}
 	}
+}
+
+// menuAnswer plays the menu's prompts and waits for one answer: a key
+// (also while listening, so the keypad always works), a spoken choice, a
+// failed recognition, or nothing.
+func (r *runner) menuAnswer(s *Step, g speech.Grammar, listen bool) (answer, error) {
+	m := s.Menu
+	if !listen || r.hasPending {
+		if err := r.playPrompts(s.Name, m.Prompts, true); err != nil {
+			return answer{}, err
+		}
+		return r.keyAnswer(m.Timeout)
+	}
+	res, err := r.listen(s.Name, m.Prompts, nil, g, m.Timeout)
+	switch {
+	case err != nil:
+		return answer{}, err
+	case res.Key:
+		return r.keyAnswer(m.Timeout)
+	case !res.Heard || res.Speech.NoSpeech:
+		r.emit(EventSpeechNoInput, s.Name, nil)
+		return answer{kind: answerNone}, nil
+	}
+	ev := res.Speech
+	r.emit(EventSpeech, s.Name, speechData(res, ev.Text, ev.Choice))
+	if ev.Choice == "" || m.Options[ev.Choice] == "" {
+		r.noMatch(s.Name, ev, ev.Text, "out_of_grammar")
+		return answer{kind: answerNoMatch}, nil
+	}
+	said := ev.Text
+	if said == "" {
+		said = m.Phrases[ev.Choice][0]
+	}
+	ok, err := r.accept(s.Name, m.Speech, ev, ev.Text, ev.Choice, said, m.Timeout)
+	if err != nil || !ok {
+		return answer{kind: answerNoMatch}, err
+	}
+	return answer{kind: answerSpeech, choice: ev.Choice}, nil
+}
+
+func (r *runner) keyAnswer(timeout time.Duration) (answer, error) {
+	key, ok, err := r.readDigit(timeout)
+	if err != nil {
+		return answer{}, fmt.Errorf("read digit: %w", err)
+	}
+	if !ok {
+		return answer{kind: answerNone}, nil
+	}
+	return answer{kind: answerKey, key: key}, nil
 }
 
 func (r *runner) gather(s *Step) (string, *Result, error) {
 	g := s.Gather
+	grammar := gatherGrammar(g)
+	listen := r.listens(g.Speech, grammar)
 	for attempt := 1; ; attempt++ {
-		if err := r.playPrompts(s.Name, g.Prompts, true); err != nil {
+		var err error
+		value, spoken, failed := "", false, false
+		if listen && !r.hasPending {
+			value, spoken, failed, err = r.gatherSpeech(s, grammar)
+			if err != nil {
+				return "", nil, err
+			}
+		} else if err := r.playPrompts(s.Name, g.Prompts, true); err != nil {
 			return "", nil, err
 		}
-		var digits strings.Builder
-		terminated := false
-		timeout := g.Timeout
-		for digits.Len() < g.MaxDigits {
-			key, ok, err := r.readDigit(timeout)
-			if err != nil {
-				return "", nil, fmt.Errorf("read digit: %w", err)
-			}
-			if !ok {
-				break
-			}
-			if !g.Mask {
-				r.emit(EventDigit, s.Name, map[string]string{"key": string(key)})
-			}
-			if g.Terminator != "" && string(key) == g.Terminator {
-				terminated = true
-				break
-			}
-			digits.WriteRune(key)
-			timeout = g.InterDigitTimeout
-		}
-		value := digits.String()
-		var err error
-		switch {
-		case len(value) >= g.MinDigits:
-			// A terminator typed after the last allowed digit must not
-			// reach the next menu.
+		if spoken {
 			r.flush()
 			r.vars[g.Into] = value
-			r.emit(EventGather, s.Name, map[string]string{"var": g.Into, "value": r.mask(g, value)})
+			r.emit(EventGather, s.Name, map[string]string{"var": g.Into, "value": r.mask(g, value), "input": "speech"})
 			return s.Next, nil, nil
-		case value == "" && !terminated:
-			r.emit(EventGatherTimeout, s.Name, nil)
-			err = r.playPrompts(s.Name, g.NoInput, false)
-		default:
-			r.emit(EventGatherInvalid, s.Name, map[string]string{"value": r.mask(g, value)})
-			r.flush()
-			err = r.playPrompts(s.Name, g.Invalid, false)
 		}
-		if err != nil {
-			return "", nil, err
+		if !failed {
+			done, err := r.gatherKeys(s)
+			if err != nil {
+				return "", nil, err
+			}
+			if done {
+				return s.Next, nil, nil
+			}
 		}
 		if attempt >= g.Retries {
 			r.emit(EventGatherFailure, s.Name, map[string]string{"next": g.Failure})
 			return r.orHangup(s.Name, g.Failure)
 		}
+		if listen {
+			if err := r.help(s.Name, g.Speech, attempt, gatherHelp(g)); err != nil {
+				return "", nil, err
+			}
+		}
+	}
+}
+
+// gatherSpeech listens for spoken digits. spoken: value holds accepted
+// digits; failed: this attempt failed (and its prompt was played); neither:
+// a key was pressed and the keypad takes over.
+func (r *runner) gatherSpeech(s *Step, grammar speech.Grammar) (value string, spoken, failed bool, err error) {
+	g := s.Gather
+	res, err := r.listen(s.Name, g.Prompts, nil, grammar, g.Timeout)
+	switch {
+	case err != nil:
+		return "", false, false, err
+	case res.Key:
+		return "", false, false, nil
+	case !res.Heard || res.Speech.NoSpeech:
+		r.emit(EventSpeechNoInput, s.Name, nil)
+		r.emit(EventGatherTimeout, s.Name, nil)
+		return "", false, true, r.playPrompts(s.Name, g.NoInput, false)
+	}
+	ev := res.Speech
+	text := ev.Text
+	if g.Mask {
+		text = strings.Repeat("*", len(ev.Digits))
+	}
+	r.emit(EventSpeech, s.Name, speechData(res, text, r.mask(g, ev.Digits)))
+	n := len(ev.Digits)
+	switch {
+	case n == 0:
+		r.noMatch(s.Name, ev, text, "out_of_grammar")
+	case n < g.MinDigits || n > g.MaxDigits:
+		r.noMatch(s.Name, ev, text, "wrong_length")
+	default:
+		// Reading a PIN back aloud would defeat the mask: a masked gather
+		// never confirms, it rejects what it would have asked about.
+		said := spaced(ev.Digits)
+		if g.Mask {
+			said = ""
+		}
+		ok, err := r.accept(s.Name, g.Speech, ev, text, r.mask(g, ev.Digits), said, g.Timeout)
+		if err != nil {
+			return "", false, false, err
+		}
+		if ok {
+			return ev.Digits, true, false, nil
+		}
+	}
+	r.flush()
+	return "", false, true, r.playPrompts(s.Name, g.Invalid, false)
+}
+
+// gatherKeys collects typed digits; done reports the variable was set.
+func (r *runner) gatherKeys(s *Step) (bool, error) {
+	g := s.Gather
+	var digits strings.Builder
+	terminated := false
+	timeout := g.Timeout
+	for digits.Len() < g.MaxDigits {
+		key, ok, err := r.readDigit(timeout)
+		if err != nil {
+			return false, fmt.Errorf("read digit: %w", err)
+		}
+		if !ok {
+			break
+		}
+		if !g.Mask {
+			r.emit(EventDigit, s.Name, map[string]string{"key": string(key)})
+		}
+		if g.Terminator != "" && string(key) == g.Terminator {
+			terminated = true
+			break
+		}
+		digits.WriteRune(key)
+		timeout = g.InterDigitTimeout
+	}
+	value := digits.String()
+	switch {
+	case len(value) >= g.MinDigits:
+		// A terminator typed after the last allowed digit must not
+		// reach the next menu.
+		r.flush()
+		r.vars[g.Into] = value
+		r.emit(EventGather, s.Name, map[string]string{"var": g.Into, "value": r.mask(g, value)})
+		return true, nil
+	case value == "" && !terminated:
+		r.emit(EventGatherTimeout, s.Name, nil)
+		return false, r.playPrompts(s.Name, g.NoInput, false)
+	default:
+		r.emit(EventGatherInvalid, s.Name, map[string]string{"value": r.mask(g, value)})
+		r.flush()
+		return false, r.playPrompts(s.Name, g.Invalid, false)
 	}
 }
 

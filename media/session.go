@@ -166,7 +166,8 @@ type Session struct {
 	rxMu sync.Mutex
 	st   rxStats // guarded by rxMu
 
-	fwd atomic.Pointer[forwarderRef] // bridge tap on received audio, see bridge.go
+	fwd    atomic.Pointer[forwarderRef] // bridge tap on received audio, see bridge.go
+	pcmTap atomic.Pointer[pcmTapRef]    // listeners' PCM tap, see tap.go
 }
 
 func packRxConf(codec, dtmfPT uint8, gen uint32) uint64 {
@@ -674,6 +675,9 @@ func (s *Session) handlePacket(b []byte, src netip.AddrPort, mono int64) {
 		}
 		if f := s.fwd.Load(); f != nil {
 			f.f.ForwardRTP(pt, s.hdr.Timestamp, s.hdr.Marker, payload)
+		}
+		if t := s.pcmTap.Load(); t != nil {
+			t.tapPCM(pt, payload)
 		}
 		s.inbandDetect(pt, payload, mono)
 	}

@@ -24,6 +24,7 @@ import (
 	"hotline/media"
 	"hotline/queue"
 	"hotline/sip"
+	"hotline/speech"
 )
 
 // Tenant is one company, loaded and ready to take calls.
@@ -101,6 +102,10 @@ type Registry struct {
 	now     func() time.Time
 	// inband turns on in-band DTMF detection for every call.
 	inband bool
+	// recognizer and synthesizer serve every tenant's flows; nil: keypad
+	// only, say steps skipped.
+	recognizer  speech.Recognizer
+	synthesizer speech.Synthesizer
 }
 
 // Options tune a Registry.
@@ -114,6 +119,12 @@ type Options struct {
 	// Connector joins answered callers to agents; nil: queue.HoldConnector.
 	Connector queue.Connector
 	Logger    *slog.Logger
+	// Recognizer lets callers speak at menus and gathers; nil: keypad only.
+	Recognizer speech.Recognizer
+	// Synthesizer speaks say steps and confirmation questions.
+	Synthesizer speech.Synthesizer
+	// Vocabulary checks flows' speech phrases at load; nil: unchecked.
+	Vocabulary speech.Vocabulary
 }
 
 // Load reads every tenant's prompts and flows. Errors name the file and line.
@@ -121,7 +132,10 @@ func Load(cfg *config.Config, opt Options) (*Registry, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	r := &Registry{tenants: map[string]*Tenant{}, numbers: map[string]number{}, now: opt.Now, inband: opt.InbandDTMF}
+	r := &Registry{
+		tenants: map[string]*Tenant{}, numbers: map[string]number{}, now: opt.Now, inband: opt.InbandDTMF,
+		recognizer: opt.Recognizer, synthesizer: opt.Synthesizer,
+	}
 	var errs []error
 	for _, tc := range cfg.Tenants {
 		t := &Tenant{
@@ -143,7 +157,7 @@ func Load(cfg *config.Config, opt Options) (*Registry, error) {
 			t.Music = m
 		}
 		for name, path := range tc.Flows {
-			f, err := ivr.LoadFlow(path, ivr.CheckOptions{PromptExists: lib.exists})
+			f, err := ivr.LoadFlow(path, ivr.CheckOptions{PromptExists: lib.exists, Vocabulary: opt.Vocabulary})
 			if err != nil {
 				errs = append(errs, err)
 				continue
@@ -366,12 +380,14 @@ func (r *Registry) run(t *Tenant, flow *ivr.Flow, c *call.Call) {
 			"call":   c.ID,
 			"tenant": t.ID,
 		},
-		Events: sink,
+		Events:      sink,
+		Recognizer:  r.recognizer,
+		Synthesizer: r.synthesizer,
 	}
 	if t.ACD != nil {
 		env.ACD = t.ACD.Flow(c, sink.path)
 	}
-	res, err := flow.Run(ctx, c, env)
+	res, err := flow.Run(ctx, channel{c}, env)
 	if err != nil && ctx.Err() == nil {
 		c.Event("flow_error", "", map[string]string{"error": err.Error()})
 		c.Hangup(call.CauseFlowError)
@@ -380,6 +396,17 @@ func (r *Registry) run(t *Tenant, flow *ivr.Flow, c *call.Call) {
 	if res.Reason == ivr.EndHangup {
 		c.Hangup(flowCause(res.Cause))
 	}
+}
+
+// channel is the call as a flow's Channel: the call speaks its own types
+// (it does not know flows), so Listen translates.
+type channel struct{ *call.Call }
+
+func (ch channel) Listen(ctx context.Context, req ivr.ListenRequest) (ivr.ListenResult, error) {
+	res, err := ch.PlayAndListen(ctx, call.ListenOptions{
+		Prompts: req.Prompts, Audio: req.Audio, Recognizer: req.Recognizer, Grammar: req.Grammar, NoInput: req.Timeout,
+	})
+	return ivr.ListenResult{Key: res.Key, Heard: res.Heard, Speech: res.Speech, BargeIn: res.BargeIn, Dropped: res.Dropped}, err
 }
 
 // flowCause maps a flow's hangup cause to the call's, keeping the flow's

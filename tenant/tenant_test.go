@@ -106,3 +106,24 @@ func TestDemoQueues(t *testing.T) {
 		t.Errorf("Load = %v, want the flow's file:line and the unknown queue", err)
 	}
 }
+
+// noCards is a vocabulary without the word "cards".
+type noCards struct{}
+
+func (noCards) Missing(phrase string) []string {
+	if strings.Contains(phrase, "cards") {
+		return []string{"cards"}
+	}
+	return nil
+}
+
+func TestLoadChecksSpeechVocabulary(t *testing.T) {
+	cfg, err := config.Load("../configs/hotline.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Load(cfg, Options{Vocabulary: noCards{}})
+	if err == nil || !strings.Contains(err.Error(), `demo-main.yaml:`) || !strings.Contains(err.Error(), `does not know "cards"`) {
+		t.Fatalf("Load = %v, want the demo flow's phrase with its file and line", err)
+	}
+}

@@ -1,8 +1,12 @@
 // Package webrtc is the agent's media leg: one pion/webrtc PeerConnection
 // per agent call, bridged to the caller's media.Session.
 //
-// Toward the browser we offer PCMU only, so a PCMU caller's payloads are
+// Toward the browser we offer PCMU, so a PCMU caller's payloads are
 // relayed without decoding (a PCMA caller costs a table lookup per byte).
+// With Config.Opus we offer Opus first and PCMU as the fallback; when the
+// browser takes Opus, the leg transcodes both ways (opus.go): G.711 to
+// 48 kHz Opus toward the browser, Opus to 8 kHz µ-law into the jitter
+// buffer, with a proper low-pass at each rate change (resample.go).
 // Signalling (the agent's WebSocket) is the owner's business: the Leg
 // produces an offer and candidates as strings and takes the answer and the
 // browser's candidates back. DTLS-SRTP is pion's default and is kept.
@@ -20,6 +24,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -34,11 +39,12 @@ import (
 )
 
 var (
-	// ErrNoCommonCodec: the browser's answer does not accept PCMU, the only
-	// codec we offer. The owner should fail the offer to this agent.
-	ErrNoCommonCodec = errors.New("webrtc: no common codec (PCMU required)")
-	// ErrOpusUnsupported: Opus toward the browser is not implemented yet.
-	ErrOpusUnsupported = errors.New("webrtc: opus is not supported yet; only PCMU can be offered")
+	// ErrNoCommonCodec: the browser's answer accepts none of the codecs we
+	// offer (PCMU; Opus too with Config.Opus). The owner should fail the
+	// offer to this agent.
+	ErrNoCommonCodec = errors.New("webrtc: no common codec (PCMU or, when configured, Opus required)")
+	// ErrOpusUnsupported: Config.Opus on a build without libopus (cgo off).
+	ErrOpusUnsupported = errors.New("webrtc: opus needs a cgo build with libopus; only PCMU can be offered")
 	// ErrClosed is returned for operations on a closed Leg.
 	ErrClosed = errors.New("webrtc: leg closed")
 )
@@ -60,8 +66,15 @@ type Config struct {
 	PortMin, PortMax uint16
 	// Loopback also gathers 127.0.0.1 candidates (tests, single-host setups).
 	Loopback bool
-	// Opus asks for Opus toward the browser; not supported yet (an error).
+	// Opus offers Opus (preferred) besides PCMU. When the browser takes
+	// it, the leg encodes and decodes every 20 ms: about 7.5 ms of CPU
+	// per second of call, both ways (BenchmarkForwardToBrowserOpus,
+	// BenchmarkOpusFromBrowser), against under 1 ms for relaying PCMU.
 	Opus bool
+	// PublicIP, when valid, replaces the address of our host candidates:
+	// a media node behind 1:1 NAT (a cloud VM with a private interface
+	// address) is reachable only at its public one.
+	PublicIP netip.Addr
 	// DisconnectedAfter and FailedAfter: silence on the ICE connection
 	// before the state becomes disconnected, then failed. Defaults 3 s and
 	// 10 s (pion's are 5 s and 25 s): a vanished browser should give the
@@ -130,6 +143,10 @@ type Stats struct {
 	PacketsFromAgent, BytesFromAgent uint64 // browser audio received
 	SendErrors                       uint64
 	Jitter                           media.JitterStats // repairs on the agent's audio
+	// Opus from the browser (zero for PCMU): lost packets concealed by
+	// PLC, lost packets decoded from the next one's FEC data (libopus
+	// conceals when it carries none), and packets that would not decode.
+	OpusConcealed, OpusRecovered, OpusDecodeErrors uint64
 }
 
 // Leg is one agent's peer connection.
@@ -137,7 +154,8 @@ type Leg struct {
 	cfg   Config
 	log   *slog.Logger
 	pc    *pion.PeerConnection
-	track *pion.TrackLocalStaticRTP
+	tr    *pion.RTPTransceiver
+	track *pion.TrackLocalStaticRTP // PCMU; Opus's is in tx
 	jb    *media.JitterBuffer
 
 	mu        sync.Mutex
@@ -163,6 +181,13 @@ type Leg struct {
 	fwdStarted bool
 	fwdFrom    source // whose audio the last packet carried
 	lastTS     uint32 // timestamp of the last packet sent
+	// tx is the Opus encoder side (nil without Config.Opus); sendOpus is
+	// set by SetAnswer when the browser took Opus. Both under fwdMu.
+	tx       *opusTx
+	sendOpus bool
+	// rx is the Opus decoder side (nil without Config.Opus), used only by
+	// the track reader goroutine and freed by Close after it ended.
+	rx *opusRx
 
 	// peer is the leg this one is patched to (an agent consulting another
 	// agent): each one's browser audio goes straight to the other.
@@ -173,7 +198,7 @@ type Leg struct {
 
 // New creates a Leg. It does not touch the network until Offer.
 func New(cfg Config) (*Leg, error) {
-	if cfg.Opus {
+	if cfg.Opus && !opusAvailable {
 		return nil, ErrOpusUnsupported
 	}
 	if cfg.PortMax < cfg.PortMin {
@@ -192,16 +217,55 @@ func New(cfg Config) (*Leg, error) {
 		cfg.Logger = slog.Default()
 	}
 
-	// A MediaEngine is per PeerConnection in pion; registering only PCMU
-	// is what makes the offer PCMU-only.
+	// A MediaEngine is per PeerConnection in pion; what is registered is
+	// what the offer lists, in this order: Opus first when configured (the
+	// preferred codec), PCMU always.
 	var me pion.MediaEngine
-	if err := me.RegisterCodec(pion.RTPCodecParameters{
-		RTPCodecCapability: pion.RTPCodecCapability{MimeType: pion.MimeTypePCMU, ClockRate: 8000, Channels: 1},
-		PayloadType:        0,
-	}, pion.RTPCodecTypeAudio); err != nil {
+	if cfg.Opus {
+		if err := me.RegisterCodec(pion.RTPCodecParameters{RTPCodecCapability: opusCapability(), PayloadType: opusPT},
+			pion.RTPCodecTypeAudio); err != nil {
+			return nil, fmt.Errorf("webrtc: register Opus: %w", err)
+		}
+	}
+	if err := me.RegisterCodec(pion.RTPCodecParameters{RTPCodecCapability: pcmuCapability(), PayloadType: 0},
+		pion.RTPCodecTypeAudio); err != nil {
 		return nil, fmt.Errorf("webrtc: register PCMU: %w", err)
 	}
 	var se pion.SettingEngine
+	if cfg.PublicIP.IsValid() {
+		// Replace, not append: behind 1:1 NAT the private address is
+		// useless to a browser elsewhere, and offering it only costs
+		// connectivity checks. (SetNAT1To1IPs is deprecated in this pion
+		// version in favour of these rules.)
+		pub := cfg.PublicIP.Unmap()
+		network := []pion.NetworkType{pion.NetworkTypeUDP4, pion.NetworkTypeTCP4}
+		loop := "127.0.0.1"
+		if !pub.Is4() {
+			network = []pion.NetworkType{pion.NetworkTypeUDP6, pion.NetworkTypeTCP6}
+			loop = "::1"
+		}
+		rules := []pion.ICEAddressRewriteRule{{
+			External:        []string{pub.String()},
+			AsCandidateType: pion.ICECandidateTypeHost,
+			Mode:            pion.ICEAddressRewriteReplace,
+			Networks:        network,
+		}}
+		if cfg.Loopback {
+			// The catch-all rule would rewrite the loopback candidate
+			// too, leaving a public address on a socket bound to
+			// 127.0.0.1; this more specific rule keeps it as it is.
+			rules = append(rules, pion.ICEAddressRewriteRule{
+				External:        []string{loop},
+				Local:           loop,
+				AsCandidateType: pion.ICECandidateTypeHost,
+				Mode:            pion.ICEAddressRewriteReplace,
+				Networks:        network,
+			})
+		}
+		if err := se.SetICEAddressRewriteRules(rules...); err != nil {
+			return nil, fmt.Errorf("webrtc: public IP %s: %w", cfg.PublicIP, err)
+		}
+	}
 	if cfg.PortMin != 0 || cfg.PortMax != 0 {
 		if err := se.SetEphemeralUDPPortRange(cfg.PortMin, cfg.PortMax); err != nil {
 			return nil, fmt.Errorf("webrtc: port range %d-%d: %w", cfg.PortMin, cfg.PortMax, err)
@@ -233,17 +297,29 @@ func New(cfg Config) (*Leg, error) {
 		done:      make(chan struct{}),
 		stateDone: make(chan struct{}),
 	}
-	l.track, err = pion.NewTrackLocalStaticRTP(
-		pion.RTPCodecCapability{MimeType: pion.MimeTypePCMU, ClockRate: 8000, Channels: 1}, "audio", "hotline-"+cfg.CallID)
+	l.track, err = pion.NewTrackLocalStaticRTP(pcmuCapability(), "audio", "hotline-"+cfg.CallID)
 	if err != nil {
 		pc.Close()
 		return nil, fmt.Errorf("webrtc: new track: %w", err)
 	}
-	tr, err := pc.AddTransceiverFromTrack(l.track, pion.RTPTransceiverInit{Direction: pion.RTPTransceiverDirectionSendrecv})
+	first := l.track
+	if cfg.Opus {
+		if l.tx, l.rx, err = newOpusCodecs(cfg.CallID); err != nil {
+			pc.Close()
+			return nil, fmt.Errorf("webrtc: %w", err)
+		}
+		// The transceiver starts with the Opus track, the one we prefer;
+		// SetAnswer swaps in the PCMU track when the browser declines
+		// Opus. (A pion track binds only to its own codec.)
+		first = l.tx.track
+	}
+	tr, err := pc.AddTransceiverFromTrack(first, pion.RTPTransceiverInit{Direction: pion.RTPTransceiverDirectionSendrecv})
 	if err != nil {
 		pc.Close()
+		l.freeCodecs()
 		return nil, fmt.Errorf("webrtc: add transceiver: %w", err)
 	}
+	l.tr = tr
 	sender := tr.Sender()
 	l.wg.Add(1)
 	go func() {
@@ -318,7 +394,8 @@ func (l *Leg) stateLoop() {
 	}
 }
 
-// Offer creates our SDP offer (audio, sendrecv, PCMU only) and starts ICE
+// Offer creates our SDP offer (audio, sendrecv; Opus when configured, then
+// PCMU) and starts ICE
 // gathering. With Config.OnCandidate the candidates trickle out through it
 // and the offer returns at once; without, Offer waits (bounded by ctx)
 // until gathering is complete and the SDP carries every candidate.
@@ -348,7 +425,8 @@ func (l *Leg) Offer(ctx context.Context) (string, error) {
 }
 
 // SetAnswer applies the browser's answer. It fails with ErrNoCommonCodec
-// when the answer's audio section does not carry PCMU.
+// when the answer's audio section carries neither PCMU nor (when offered)
+// Opus. With both accepted, Opus is used: it is the one we prefer.
 func (l *Leg) SetAnswer(answerSDP string) error {
 	if l.isClosed() {
 		return ErrClosed
@@ -357,8 +435,30 @@ func (l *Leg) SetAnswer(answerSDP string) error {
 	if err := sd.UnmarshalString(answerSDP); err != nil {
 		return fmt.Errorf("webrtc: malformed answer: %w", err)
 	}
-	if !hasPCMU(&sd) {
+	useOpus := l.tx != nil && hasCodec(&sd, "OPUS/48000", "")
+	if !useOpus && !hasCodec(&sd, "PCMU/8000", "0") {
 		return ErrNoCommonCodec
+	}
+	if l.tx != nil {
+		// Before SetRemoteDescription, which binds the sender's track to
+		// the negotiated codec; until then ReplaceTrack only swaps it.
+		want := l.track
+		if useOpus {
+			want = l.tx.track
+		}
+		if l.tr.Sender().Track() != want {
+			if err := l.tr.Sender().ReplaceTrack(want); err != nil {
+				return fmt.Errorf("webrtc: switch sender codec: %w", err)
+			}
+		}
+		l.fwdMu.Lock()
+		l.sendOpus = useOpus
+		l.fwdMu.Unlock()
+		codec := "pcmu"
+		if useOpus {
+			codec = "opus"
+		}
+		l.log.Info("agent leg codec", "codec", codec)
 	}
 	if err := l.pc.SetRemoteDescription(pion.SessionDescription{Type: pion.SDPTypeAnswer, SDP: answerSDP}); err != nil {
 		return fmt.Errorf("webrtc: set remote description: %w", err)
@@ -376,9 +476,11 @@ func (l *Leg) SetAnswer(answerSDP string) error {
 	return nil
 }
 
-// hasPCMU reports whether an audio section accepts PCMU: static payload
-// type 0 in the format list, or any type mapped to PCMU/8000.
-func hasPCMU(sd *sdp.SessionDescription) bool {
+// hasCodec reports whether an audio section accepts the codec whose
+// rtpmap encoding starts with enc (upper case, "PCMU/8000"): its static
+// payload type (staticPT, "" for none) in the format list without an
+// rtpmap saying otherwise, or any listed type mapped to enc.
+func hasCodec(sd *sdp.SessionDescription, enc, staticPT string) bool {
 	for _, m := range sd.MediaDescriptions {
 		if m.MediaName.Media != "audio" || m.MediaName.Port.Value == 0 {
 			continue
@@ -387,9 +489,8 @@ func hasPCMU(sd *sdp.SessionDescription) bool {
 		for _, f := range m.MediaName.Formats {
 			formats[f] = true
 		}
-		if formats["0"] {
-			// Static type 0 is PCMU unless an rtpmap says otherwise.
-			if enc := rtpmapOf(m, "0"); enc == "" || strings.HasPrefix(strings.ToUpper(enc), "PCMU/8000") {
+		if staticPT != "" && formats[staticPT] {
+			if e := rtpmapOf(m, staticPT); e == "" || strings.HasPrefix(strings.ToUpper(e), enc) {
 				return true
 			}
 		}
@@ -397,8 +498,8 @@ func hasPCMU(sd *sdp.SessionDescription) bool {
 			if a.Key != "rtpmap" {
 				continue
 			}
-			pt, enc, ok := strings.Cut(a.Value, " ")
-			if ok && formats[pt] && strings.HasPrefix(strings.ToUpper(enc), "PCMU/8000") {
+			pt, e, ok := strings.Cut(a.Value, " ")
+			if ok && formats[pt] && strings.HasPrefix(strings.ToUpper(e), enc) {
 				return true
 			}
 		}
@@ -551,9 +652,21 @@ func (l *Leg) send(from source, pt media.PayloadType, ts uint32, marker bool, pa
 	}
 	l.fwdMu.Lock()
 	defer l.fwdMu.Unlock()
+	if l.sendOpus {
+		l.sendOpusLocked(from, pt, ts, marker, payload)
+		return
+	}
 	n := min(len(payload), len(l.fwdBuf))
-	// PCMU is all we offer: a PCMA caller is converted byte by byte.
+	// The browser took PCMU: a PCMA caller is converted byte by byte.
 	media.TranscodeG711(l.fwdBuf[:n], payload[:n], pt, media.PTPCMU)
+	l.writeLocked(l.track, from, media.PTPCMU, ts, uint32(n), marker, l.fwdBuf[:n])
+}
+
+// writeLocked sends one packet on track: ts is on the track's clock, in
+// the source's timeline, and dur the packet's duration on that clock. It
+// keeps one continuous timeline and sequence toward the browser across
+// sources. Runs under fwdMu.
+func (l *Leg) writeLocked(track *pion.TrackLocalStaticRTP, from source, pt media.PayloadType, ts, dur uint32, marker bool, payload []byte) {
 	switch {
 	case !l.fwdStarted:
 		// Random bases, as RFC 3550 asks; the caller's clock base and
@@ -564,7 +677,7 @@ func (l *Leg) send(from source, pt media.PayloadType, ts uint32, marker bool, pa
 		// Another stream (the consulted agent, then the caller again)
 		// continues our timeline one frame on, marked as a new talkspurt,
 		// so the browser's jitter buffer sees no jump of the clock.
-		l.tsOff = l.lastTS + uint32(n) - ts
+		l.tsOff = l.lastTS + dur - ts
 		marker = true
 	}
 	l.fwdFrom = from
@@ -572,18 +685,18 @@ func (l *Leg) send(from source, pt media.PayloadType, ts uint32, marker bool, pa
 	l.pkt.Header = rtp.Header{
 		Version:        2,
 		Marker:         marker,
-		PayloadType:    media.PTPCMU,
+		PayloadType:    pt,
 		SequenceNumber: l.seq,
 		Timestamp:      l.lastTS,
 	}
-	l.pkt.Payload = l.fwdBuf[:n]
+	l.pkt.Payload = payload
 	l.seq++
-	if err := l.track.WriteRTP(&l.pkt); err != nil {
+	if err := track.WriteRTP(&l.pkt); err != nil {
 		l.sendErrs.Add(1)
 		return
 	}
 	l.toPkts.Add(1)
-	l.toBytes.Add(uint64(n))
+	l.toBytes.Add(uint64(len(payload)))
 }
 
 // onTrack reads the browser's audio into the jitter buffer until the
@@ -601,6 +714,8 @@ func (l *Leg) onTrack(t *pion.TrackRemote, _ *pion.RTPReceiver) {
 	if t.Kind() != pion.RTPCodecTypeAudio {
 		return
 	}
+	codec := t.Codec()
+	opus := l.rx != nil && strings.EqualFold(codec.MimeType, pion.MimeTypeOpus)
 	var (
 		buf [1500]byte
 		h   rtp.Header
@@ -625,18 +740,30 @@ func (l *Leg) onTrack(t *pion.TrackRemote, _ *pion.RTPReceiver) {
 		}
 		l.fromPkts.Add(1)
 		l.fromBytes.Add(uint64(end - hl))
-		if l.attached.Load() {
-			l.jb.Write(h.PayloadType, h.Timestamp, buf[hl:end])
+		switch {
+		case opus && h.PayloadType == uint8(codec.PayloadType):
+			l.opusIn(&h, buf[hl:end])
+		case h.PayloadType == media.PTPCMU:
+			l.deliver(h.Timestamp, h.Marker, buf[hl:end])
 		}
-		if p := l.peer.Load(); p != nil && h.PayloadType == media.PTPCMU {
-			p.send(fromPeer, media.PTPCMU, h.Timestamp, h.Marker, buf[hl:end])
-		}
+	}
+}
+
+// deliver hands 20 ms (or so) of the browser's µ-law audio, with its 8 kHz
+// timestamp, to the attached caller and to a patched leg, which converts
+// it for its own browser.
+func (l *Leg) deliver(ts uint32, marker bool, ulaw []byte) {
+	if l.attached.Load() {
+		l.jb.Write(media.PTPCMU, ts, ulaw)
+	}
+	if p := l.peer.Load(); p != nil {
+		p.send(fromPeer, media.PTPCMU, ts, marker, ulaw)
 	}
 }
 
 // Stats returns packet counts both ways.
 func (l *Leg) Stats() Stats {
-	return Stats{
+	st := Stats{
 		PacketsToAgent:   l.toPkts.Load(),
 		BytesToAgent:     l.toBytes.Load(),
 		PacketsFromAgent: l.fromPkts.Load(),
@@ -644,6 +771,23 @@ func (l *Leg) Stats() Stats {
 		SendErrors:       l.sendErrs.Load(),
 		Jitter:           l.jb.Stats(),
 	}
+	if l.rx != nil {
+		st.OpusConcealed = l.rx.concealed.Load()
+		st.OpusRecovered = l.rx.recovered.Load()
+		st.OpusDecodeErrors = l.rx.decodeErrs.Load()
+	}
+	return st
+}
+
+// Codec is what the browser took for our audio: "opus" or "pcmu" (also
+// before the answer).
+func (l *Leg) Codec() string {
+	l.fwdMu.Lock()
+	defer l.fwdMu.Unlock()
+	if l.sendOpus {
+		return "opus"
+	}
+	return "pcmu"
 }
 
 // State is the current connection state.
@@ -672,6 +816,7 @@ func (l *Leg) Close() error {
 	err := l.pc.Close()
 	close(l.done)
 	l.wg.Wait()
+	l.freeCodecs()
 	// From inside OnState the state goroutine is our caller: it exits
 	// right after the callback returns, as done is closed. (A Close on
 	// another goroutine during a callback skips the wait too; the

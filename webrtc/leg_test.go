@@ -60,6 +60,11 @@ func (c *pcmCollector) add(pt uint8, payload []byte) {
 	} else {
 		hmedia.DecodePCMU(pcm, payload)
 	}
+	c.addPCM(pcm)
+}
+
+// addPCM takes 8 kHz samples.
+func (c *pcmCollector) addPCM(pcm []int16) {
 	c.mu.Lock()
 	c.samples = append(c.samples, pcm...)
 	if len(c.samples) > 16000 {
@@ -97,8 +102,11 @@ func (c *pcmCollector) recentAfterReset(t testing.TB, n int, timeout time.Durati
 }
 
 // goertzel is the amplitude of freq in x (a sine of amplitude A gives ~A).
-func goertzel(x []int16, freq float64) float64 {
-	w := 2 * math.Pi * freq / 8000
+func goertzel(x []int16, freq float64) float64 { return goertzelAt(x, freq, 8000) }
+
+// goertzelAt is goertzel for x sampled at rate.
+func goertzelAt(x []int16, freq, rate float64) float64 {
+	w := 2 * math.Pi * freq / rate
 	c := 2 * math.Cos(w)
 	var s1, s2 float64
 	for _, v := range x {
@@ -239,9 +247,35 @@ func newBrowserOn(t testing.TB, cut *cutConn) *browser { return newBrowserTone(t
 
 // newBrowserTone is a fake browser whose microphone plays freq.
 func newBrowserTone(t testing.TB, cut *cutConn, freq float64) *browser {
+	return newBrowserCfg(t, browserCfg{cut: cut, freq: freq})
+}
+
+// What a fake browser can do: a PCMU microphone with every codec pion
+// knows (the default, like Chromium answering a PCMU-only offer), an Opus
+// microphone (Chromium answering an Opus offer), or PCMU only.
+type browserCodec int
+
+const (
+	browserPCMU browserCodec = iota
+	browserOpus
+	browserPCMUOnly
+)
+
+type browserCfg struct {
+	cut   *cutConn
+	freq  float64
+	codec browserCodec
+}
+
+func newBrowserCfg(t testing.TB, cfg browserCfg) *browser {
 	t.Helper()
+	cut, freq := cfg.cut, cfg.freq
 	var me pion.MediaEngine
-	if err := me.RegisterDefaultCodecs(); err != nil {
+	if cfg.codec == browserPCMUOnly {
+		if err := me.RegisterCodec(pion.RTPCodecParameters{RTPCodecCapability: pcmuCapability(), PayloadType: 0}, pion.RTPCodecTypeAudio); err != nil {
+			t.Fatal(err)
+		}
+	} else if err := me.RegisterDefaultCodecs(); err != nil {
 		t.Fatal(err)
 	}
 	var se pion.SettingEngine
@@ -256,7 +290,15 @@ func newBrowserTone(t testing.TB, cut *cutConn, freq float64) *browser {
 		t.Fatal(err)
 	}
 	b := &browser{pc: pc}
-	track, err := pion.NewTrackLocalStaticSample(pion.RTPCodecCapability{MimeType: pion.MimeTypePCMU, ClockRate: 8000, Channels: 1}, "mic", "agent")
+	capability := pcmuCapability()
+	var enc *opusEncoder
+	if cfg.codec == browserOpus {
+		capability = opusCapability()
+		if enc, err = newOpusEncoder(32000, 5, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	track, err := pion.NewTrackLocalStaticSample(capability, "mic", "agent")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,14 +311,42 @@ func newBrowserTone(t testing.TB, cut *cutConn, freq float64) *browser {
 		// the fake browser's allocations.
 		buf := make([]byte, 1500)
 		var h rtp.Header
+		var dec *opusDecoder
+		if strings.EqualFold(tr.Codec().MimeType, pion.MimeTypeOpus) {
+			d, err := newOpusDecoder()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer d.close()
+			dec = d
+		}
+		pcm48 := make([]int16, opusMaxFrame48)
 		for {
 			n, _, err := tr.Read(buf)
 			if err != nil {
 				return
 			}
-			if hl, err := h.Unmarshal(buf[:n]); err == nil && b.collect.Load() {
-				b.got.add(h.PayloadType, buf[hl:n])
+			hl, err := h.Unmarshal(buf[:n])
+			if err != nil || !b.collect.Load() {
+				continue
 			}
+			if dec == nil {
+				b.got.add(h.PayloadType, buf[hl:n])
+				continue
+			}
+			k, err := dec.decode(buf[hl:n], pcm48, false)
+			if err != nil {
+				t.Errorf("browser opus decode: %v", err)
+				continue
+			}
+			// Plain decimation, independent of the Leg's filters: what
+			// the Leg sends is band-limited to 4 kHz, so it is enough.
+			pcm := make([]int16, k/rateFactor)
+			for i := range pcm {
+				pcm[i] = pcm48[i*rateFactor]
+			}
+			b.got.addPCM(pcm)
 		}
 	})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -284,10 +354,27 @@ func newBrowserTone(t testing.TB, cut *cutConn, freq float64) *browser {
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
+		defer enc.close()
 		tick := time.NewTicker(20 * time.Millisecond)
 		defer tick.Stop()
+		pcm48 := make([]int16, opusFrame48)
+		pkt := make([]byte, 1500)
 		for i := 0; ; i++ {
-			track.WriteSample(media.Sample{Data: toneULaw(freq, 160, i*160), Duration: 20 * time.Millisecond})
+			if enc == nil {
+				track.WriteSample(media.Sample{Data: toneULaw(freq, 160, i*160), Duration: 20 * time.Millisecond})
+			} else {
+				// A wideband microphone: the tone at 48 kHz, as a
+				// browser captures it.
+				for j := range pcm48 {
+					pcm48[j] = int16(8000 * math.Sin(2*math.Pi*freq*float64(i*opusFrame48+j)/opusRate))
+				}
+				n, err := enc.encode(pcm48, pkt)
+				if err != nil {
+					t.Errorf("browser opus encode: %v", err)
+					return
+				}
+				track.WriteSample(media.Sample{Data: pkt[:n], Duration: 20 * time.Millisecond})
+			}
 			select {
 			case <-ctx.Done():
 				return
@@ -329,7 +416,14 @@ func (b *browser) candidate(t testing.TB, js []byte) {
 // answer does the browser's half of signalling and returns its answer SDP.
 func (b *browser) answer(t testing.TB, offer string, leg *Leg) string {
 	t.Helper()
-	if !strings.Contains(offer, "PCMU/8000") || strings.Contains(offer, "opus") {
+	if leg.cfg.Opus {
+		// Opus first (preferred), stereo in SDP, with our fmtp; PCMU after.
+		o, p := strings.Index(offer, "a=rtpmap:111 opus/48000/2"), strings.Index(offer, "a=rtpmap:0 PCMU/8000")
+		if o < 0 || p < o || !strings.Contains(offer, "a=fmtp:111 minptime=10;useinbandfec=1") ||
+			!strings.Contains(offer, "RTP/SAVPF 111 0") {
+			t.Fatalf("offer is not Opus then PCMU:\n%s", offer)
+		}
+	} else if !strings.Contains(offer, "PCMU/8000") || strings.Contains(offer, "opus") {
 		t.Fatalf("offer is not PCMU only:\n%s", offer)
 	}
 	b.pc.OnICECandidate(func(c *pion.ICECandidate) {
@@ -409,6 +503,12 @@ func setup(t testing.TB) (*hmedia.Session, *caller, *browser, *Leg, *stateLog) {
 
 func setupOn(t testing.TB, cut *cutConn) (*hmedia.Session, *caller, *browser, *Leg, *stateLog) {
 	t.Helper()
+	return setupWith(t, browserCfg{cut: cut, freq: 1000}, false)
+}
+
+// setupWith is setup with a browser of cfg and a Leg with Opus on or off.
+func setupWith(t testing.TB, cfg browserCfg, opus bool) (*hmedia.Session, *caller, *browser, *Leg, *stateLog) {
+	t.Helper()
 	e := startEngine(t)
 	sess, err := e.NewSession(hmedia.SessionConfig{CallID: "c1"})
 	if err != nil {
@@ -419,17 +519,23 @@ func setupOn(t testing.TB, cut *cutConn) (*hmedia.Session, *caller, *browser, *L
 	sess.SetRemote(hmedia.Remote{Addr: call.conn.LocalAddr().(*net.UDPAddr).AddrPort(), Codec: hmedia.PTPCMU})
 	sess.Start()
 
-	br := newBrowserOn(t, cut)
-	leg, states := connectBrowser(t, br)
+	br := newBrowserCfg(t, cfg)
+	leg, states := connectBrowserOpus(t, br, opus)
 	return sess, call, br, leg, states
 }
 
 // connectBrowser gives br a Leg and waits until it is connected.
 func connectBrowser(t testing.TB, br *browser) (*Leg, *stateLog) {
 	t.Helper()
+	return connectBrowserOpus(t, br, false)
+}
+
+func connectBrowserOpus(t testing.TB, br *browser, opus bool) (*Leg, *stateLog) {
+	t.Helper()
 	states := newStateLog()
 	leg, err := New(Config{
 		CallID:            "c1",
+		Opus:              opus,
 		Loopback:          true,
 		DisconnectedAfter: time.Second,
 		FailedAfter:       3 * time.Second,
@@ -621,8 +727,12 @@ func TestAnswerWithoutPCMU(t *testing.T) {
 }
 
 func TestConfigErrors(t *testing.T) {
-	if _, err := New(Config{Opus: true}); !errors.Is(err, ErrOpusUnsupported) {
-		t.Fatalf("Opus: %v", err)
+	leg, err := New(Config{Opus: true, Logger: quiet})
+	if !opusAvailable && !errors.Is(err, ErrOpusUnsupported) || opusAvailable && err != nil {
+		t.Fatalf("New with Opus (libopus available: %v): %v", opusAvailable, err)
+	}
+	if err == nil {
+		leg.Close()
 	}
 	if _, err := New(Config{PortMin: 20000, PortMax: 10000}); err == nil {
 		t.Fatal("inverted port range accepted")

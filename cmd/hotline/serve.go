@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/netip"
 	"os"
 	"strconv"
@@ -24,6 +25,10 @@ import (
 	"hotline/media"
 	"hotline/queue"
 	"hotline/sip"
+	"hotline/speech"
+	"hotline/speech/espeak"
+	"hotline/speech/grammar"
+	"hotline/speech/pocketsphinx"
 	"hotline/store"
 	"hotline/tenant"
 	"hotline/web"
@@ -79,6 +84,7 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	acdSink := &lateSink{}
 	deskCfg := desk.Config{Loopback: *webrtcLoopback, Logger: log.With("component", "desk")}
 	deskCfg.PortMin, deskCfg.PortMax = uint16(cfg.WebRTC.PortMin), uint16(cfg.WebRTC.PortMax)
+	deskCfg.Opus, deskCfg.PublicIP = cfg.WebRTC.Opus, cfg.WebRTC.PublicAddr
 	for _, srv := range cfg.WebRTC.ICEServers {
 		deskCfg.ICEServers = append(deskCfg.ICEServers, webrtc.ICEServer{URLs: srv.URLs, Username: srv.Username, Credential: srv.Credential})
 	}
@@ -91,7 +97,16 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	agentDesk := desk.New(deskCfg)
 	defer agentDesk.Close()
-	reg, err := tenant.Load(cfg, tenant.Options{InbandDTMF: *inband, ACDSink: acdSink, Connector: agentDesk, Logger: log.With("component", "acd")})
+	// Speech engines close after the calls (deferred before them).
+	voice := startServeSpeech(cfg.Speech, log.With("component", "speech"), serveSpeechEngines{
+		recognizer:  servePocketSphinx,
+		synthesizer: serveEspeak,
+	})
+	defer voice.close()
+	reg, err := tenant.Load(cfg, tenant.Options{
+		InbandDTMF: *inband, ACDSink: acdSink, Connector: agentDesk, Logger: log.With("component", "acd"),
+		Recognizer: voice.recognizer, Synthesizer: voice.synthesizer, Vocabulary: voice.vocabulary,
+	})
 	if err != nil {
 		return fmt.Errorf("load tenants: %w", err)
 	}
@@ -143,6 +158,7 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	if cfg.SIP.ExternalIP != "" {
 		extIP = netip.MustParseAddr(cfg.SIP.ExternalIP)
 	}
+	quality := newCallQuality()
 	sipSrv, err := sip.New(sip.Config{
 		Listen:     cfg.SIP.Listen,
 		ExternalIP: extIP,
@@ -150,13 +166,15 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 		MaxCalls:   cfg.Limits.MaxCalls,
 		MaxCPS:     cfg.Limits.MaxCPS,
 		Logger:     log.With("component", "sip"),
-	}, reg, recorder{w: writer}, eng)
+	}, reg, recorder{w: writer, q: quality}, eng)
 	if err != nil {
 		return err
 	}
 	promReg := prometheus.NewRegistry()
 	promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	promReg.MustRegister(newSIPCollector(sipSrv, eng))
+	promReg.MustRegister(newACDCollector(reg))
+	quality.register(promReg)
 	httpSrv := &web.Server{
 		Addr:     cfg.HTTP.Listen,
 		Status:   status{sipSrv},
@@ -255,7 +273,10 @@ func (st status) Ready() bool {
 func (st status) ActiveCalls() int64 { return st.s.ActiveCalls() }
 
 // recorder turns call life-cycle events into CDR and timeline rows.
-type recorder struct{ w *store.Writer }
+type recorder struct {
+	w *store.Writer
+	q *callQuality
+}
 
 func (r recorder) CallStarted(i call.Info) {
 	id, _ := uuid.Parse(i.ID)
@@ -276,6 +297,7 @@ func (r recorder) CallEvent(e call.Event) {
 }
 
 func (r recorder) CallEnded(c *call.Call, end sip.End) {
+	r.q.observe(c.TenantID, end.Stats)
 	id, _ := uuid.Parse(c.ID)
 	var answered *time.Time
 	if a := c.Answered(); !a.IsZero() {
@@ -359,11 +381,12 @@ func flowCheckCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("flow check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	prompts := fs.String("prompts", "", "directory of the tenant's prompts (WAV); when set, prompt names are checked too")
+	dict := fs.String("speech-dict", "auto", "the recognizer's pronunciation dictionary: menu phrases' words are checked against it; auto: "+flowCheckDefaultDict+" when installed; none: no check")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if fs.NArg() == 0 {
-		fmt.Fprintln(stderr, "usage: hotline flow check [--prompts DIR] FILE...")
+		fmt.Fprintln(stderr, "usage: hotline flow check [--prompts DIR] [--speech-dict FILE|auto|none] FILE...")
 		return 2
 	}
 	var opts ivr.CheckOptions
@@ -375,8 +398,119 @@ func flowCheckCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		opts.PromptExists = func(name string) bool { _, ok := lib[name]; return ok }
 	}
+	if *dict == "auto" {
+		// The check needs only the word list, so it runs wherever the
+		// recognizer's model is installed, without starting a decoder.
+		*dict = "none"
+		if _, err := os.Stat(flowCheckDefaultDict); err == nil {
+			*dict = flowCheckDefaultDict
+		}
+	}
+	if *dict != "none" && *dict != "" {
+		d, err := grammar.LoadDict(*dict)
+		if err != nil {
+			fmt.Fprintln(stderr, "hotline: --speech-dict:", err)
+			return 1
+		}
+		opts.Vocabulary = flowCheckVocabulary{d}
+	}
 	if n := ivr.CheckFiles(fs.Args(), opts, stdout); n > 0 {
 		return 1
 	}
 	return 0
+}
+
+// flowCheckDefaultDict is Debian's pocketsphinx-en-us dictionary.
+const flowCheckDefaultDict = pocketsphinx.DefaultDictPath
+
+// flowCheckVocabulary checks phrases against a pronunciation dictionary with the
+// recognizer's own normalisation rules, without loading the recognizer.
+type flowCheckVocabulary struct{ d *grammar.Dict }
+
+func (v flowCheckVocabulary) Missing(phrase string) []string {
+	_, missing := grammar.Normalize(phrase, v.d)
+	return missing
+}
+
+// serveSpeechEngines build the engines the configuration can name; a nil
+// constructor is an engine this binary does not have.
+type serveSpeechEngines struct {
+	recognizer  func(config.Speech, *slog.Logger) (serveRecognizer, error)
+	synthesizer func(config.Speech, *slog.Logger) (speech.Synthesizer, error)
+}
+
+// serveRecognizer is an engine that also knows its vocabulary and must be
+// closed.
+type serveRecognizer interface {
+	speech.Recognizer
+	speech.Vocabulary
+	io.Closer
+}
+
+func servePocketSphinx(cfg config.Speech, log *slog.Logger) (serveRecognizer, error) {
+	e, err := pocketsphinx.New(pocketsphinx.Config{ModelDir: cfg.Model, DictPath: cfg.Dict, PoolSize: cfg.Pool, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+func serveEspeak(cfg config.Speech, _ *slog.Logger) (speech.Synthesizer, error) {
+	s, err := espeak.New(espeak.Config{Voice: cfg.Voice})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// serveVoices is what startServeSpeech could start; nil fields are missing engines.
+type serveVoices struct {
+	recognizer  speech.Recognizer
+	vocabulary  speech.Vocabulary
+	synthesizer speech.Synthesizer
+	closers     []io.Closer
+}
+
+func (v serveVoices) close() {
+	for _, c := range v.closers {
+		_ = c.Close()
+	}
+}
+
+// startServeSpeech starts the configured engines. An engine that cannot start
+// (a missing model, a library not installed) is a warning, never a reason
+// to refuse calls: menus keep their keypad, which every flow has.
+func startServeSpeech(cfg config.Speech, log *slog.Logger, ctors serveSpeechEngines) serveVoices {
+	var v serveVoices
+	switch {
+	case cfg.Engine != config.SpeechPocketSphinx:
+	case ctors.recognizer == nil:
+		log.Warn("speech recognition is configured but not built into this binary; menus take keys only", "engine", cfg.Engine)
+	default:
+		rec, err := ctors.recognizer(cfg, log)
+		if err != nil {
+			log.Warn("speech recognition could not start; menus take keys only", "engine", cfg.Engine, "model", cfg.Model, "error", err)
+			break
+		}
+		v.recognizer, v.vocabulary = rec, rec
+		v.closers = append(v.closers, rec)
+		log.Info("speech recognition ready", "engine", cfg.Engine, "model", cfg.Model, "pool", cfg.Pool)
+	}
+	switch {
+	case cfg.Synthesizer != config.SpeechEspeak:
+	case ctors.synthesizer == nil:
+		log.Warn("speech synthesis is configured but not built into this binary; say steps are skipped", "synthesizer", cfg.Synthesizer)
+	default:
+		syn, err := ctors.synthesizer(cfg, log)
+		if err != nil {
+			log.Warn("speech synthesis could not start; say steps are skipped", "synthesizer", cfg.Synthesizer, "error", err)
+			break
+		}
+		v.synthesizer = syn
+		if c, ok := syn.(io.Closer); ok {
+			v.closers = append(v.closers, c)
+		}
+		log.Info("speech synthesis ready", "synthesizer", cfg.Synthesizer, "voice", cfg.Voice)
+	}
+	return v
 }

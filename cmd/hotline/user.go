@@ -218,19 +218,27 @@ func userPasswdCmd(ctx context.Context, args []string, stdin io.Reader, stdout, 
 }
 
 // demoUsers are the documented accounts of the demo tenants (README): the
-// passwords are public, so these exist only for trying Hotline out.
+// passwords are public, so these exist only for trying Hotline out. Their
+// argon2id hashes (auth.DefaultParams) ship with them, so a fresh server
+// starts without hashing (seconds of CPU on a busy machine, for every test
+// server); TestDemoUserHashes checks they match.
 func demoUsers(tenantID string) []auth.NewUser {
 	switch tenantID {
 	case "demo":
 		return []auth.NewUser{
-			{Username: "alice", DisplayName: "Alice", Role: auth.RoleAgent, Password: "alice-demo"},
-			{Username: "bob", DisplayName: "Bob", Role: auth.RoleAgent, Password: "bob-demo"},
-			{Username: "sam", DisplayName: "Sam", Role: auth.RoleSupervisor, Password: "sam-demo"},
+			{Username: "alice", DisplayName: "Alice", Role: auth.RoleAgent, Password: "alice-demo",
+				PasswordHash: "$argon2id$v=19$m=65536,t=3,p=2$b37FelIB+z6LM8Z+EH0W2g$UUha6urRXaodRGorCHfMUMoTEr7m5Jqjiir3YeCjeCk"},
+			{Username: "bob", DisplayName: "Bob", Role: auth.RoleAgent, Password: "bob-demo",
+				PasswordHash: "$argon2id$v=19$m=65536,t=3,p=2$Rn2G7yVR4ZuFtY28fsdtKw$zO+unMW6CSRLQrvBKIQWWN+k4xUUTkIwIpSiEZNqQZE"},
+			{Username: "sam", DisplayName: "Sam", Role: auth.RoleSupervisor, Password: "sam-demo",
+				PasswordHash: "$argon2id$v=19$m=65536,t=3,p=2$uc+oPHLvk6jaDmSsG3XF1w$gljYC8GfAtNvp4Q6Mi7IVViGnVPcbRvDLfRvcm+E13s"},
 		}
 	case "acme":
 		return []auth.NewUser{
-			{Username: "carol", DisplayName: "Carol", Role: auth.RoleAgent, Password: "carol-demo"},
-			{Username: "dave", DisplayName: "Dave", Role: auth.RoleSupervisor, Password: "dave-demo"},
+			{Username: "carol", DisplayName: "Carol", Role: auth.RoleAgent, Password: "carol-demo",
+				PasswordHash: "$argon2id$v=19$m=65536,t=3,p=2$qlRCyFL4KO7EG6NHg935xg$8KWiZOn5yCnqs1XK6r0Eq1m8xlOq/pnMa6Yq4TUeQwE"},
+			{Username: "dave", DisplayName: "Dave", Role: auth.RoleSupervisor, Password: "dave-demo",
+				PasswordHash: "$argon2id$v=19$m=65536,t=3,p=2$b7IxP1hJ2lDUPE+6x8KM7Q$AjSemt8sHW4CNOq8Rl0uF68GZC0YLDMirFyTjitDhxE"},
 		}
 	}
 	return nil
