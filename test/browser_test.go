@@ -483,3 +483,66 @@ func (r *rtpStream) ReceivedEvents() int {
 	defer r.rxMu.Unlock()
 	return r.rxEvents
 }
+
+// TestBrowserOpus: with webrtc.opus on, Chromium negotiates Opus and the
+// tones still cross both ways, transcoded by the server (G.711 8 kHz to
+// Opus 48 kHz and back).
+func TestBrowserOpus(t *testing.T) {
+	chromium := needBrowser(t)
+	srv := startServer(t, serverOptions{Name: "browser-opus", Edit: func(t testing.TB, cfg map[string]any) {
+		w, _ := cfg["webrtc"].(map[string]any)
+		if w == nil {
+			w = map[string]any{}
+			cfg["webrtc"] = w
+		}
+		w["opus"] = true
+	}})
+	base := fmt.Sprintf("http://127.0.0.1:%d", srv.HTTPPort)
+	npmInstall(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	agent := startAgentScript(t, ctx, map[string]string{
+		"HOTLINE_URL": base, "OUT_DIR": t.TempDir(), "CHROMIUM": chromium, "SHORT": "1",
+		"AGENT_TENANT": "demo", "AGENT_USER": "alice", "AGENT_PASSWORD": "alice-demo", "TONE_HZ": "1000",
+	})
+	defer agent.finish(t)
+	agent.expect(t, "available", 60*time.Second)
+
+	ua := newUA(t, srv)
+	srv.report(t, ua.CallID)
+	if res := ua.Invite(demoNumber, ua.offer(true, "sendrecv")); res.Code != 200 {
+		t.Fatalf("INVITE: %s, want 200", res)
+	}
+	ua.Ack(demoNumber)
+	ua.RTP.Start()
+	time.Sleep(menuOpens(t))
+	ua.RTP.SendDigit('0')
+	time.Sleep(300 * time.Millisecond)
+	ua.RTP.Play(sineWave(440, 60*time.Second, 8000))
+	agent.send(t, "call "+ua.From)
+	agent.expect(t, "offer", 45*time.Second)
+	var heard struct {
+		Heard float64 `json:"heard"`
+		Codec string  `json:"codec"`
+	}
+	if err := json.Unmarshal(agent.expect(t, "talking", 30*time.Second), &heard); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("the browser hears %.1f Hz (codec %s)", heard.Heard, heard.Codec)
+	if !strings.HasPrefix(strings.ToLower(heard.Codec), "opus") {
+		t.Errorf("the browser negotiated %q, want opus", heard.Codec)
+	}
+	if math.Abs(heard.Heard-440) > 15 {
+		t.Errorf("the browser hears %.1f Hz, want the caller's 440 Hz", heard.Heard)
+	}
+	tone := callerHears(t, ua, 1500*time.Millisecond)
+	t.Logf("the caller hears: %s", tone)
+	if tone.at1k < 0.5 {
+		t.Errorf("the caller does not hear the agent's 1 kHz tone through Opus: %s", tone)
+	}
+	agent.send(t, "hangup")
+	if _, ok := ua.WaitBye(15 * time.Second); !ok {
+		t.Errorf("the agent hung up but the caller got no BYE")
+	}
+	agent.expect(t, "done", 30*time.Second)
+}

@@ -11,6 +11,7 @@
 //   AGENT_TENANT, AGENT_USER, AGENT_PASSWORD   (default demo / alice / alice-demo)
 //   TONE_HZ       the agent's microphone tone (default 1000)
 //   ROLE          agent (default), consultee (the second agent of the transfer) or wallboard
+//   SHORT=1       (agent) after the call connects, only hang up when told
 //   HEADFUL=1     show the browser (needs a display)
 //
 // Standalone: HOTLINE_URL=http://127.0.0.1:8080 node test/browser/agent.test.mjs
@@ -235,6 +236,18 @@ async function main() {
     const codec = await page.evaluate(() => window.hotlineTest.codec());
     await page.screenshot({ path: path.join(outDir, 'desk-call.png') });
     emit('talking', { heard, codec });
+
+    if (process.env.SHORT === '1') {
+      // The codec variant: talk, then hang up and wrap up.
+      await expectCommand('hangup');
+      await page.getByRole('button', { name: 'Hang up' }).click();
+      await waitFor(page, () => !document.getElementById('wrap-panel').hidden, null, 'the wrap-up panel');
+      await page.getByLabel('Resolved').check();
+      await page.getByRole('button', { name: 'Ready' }).click();
+      await waitFor(page, () => window.hotlineTest.state === 'available', null, 'state available after Ready');
+      emit('done');
+      return;
+    }
 
     // Hold and unhold.
     await expectCommand('hold');

@@ -398,7 +398,7 @@ async function acceptWebRTC(msg) {
   };
 
   await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
-  preferPCMU(pc);
+  preferCodec(pc, msg.sdp);
 
   let stream;
   try {
@@ -430,20 +430,26 @@ async function acceptWebRTC(msg) {
   send({ type: 'webrtc_answer', call: msg.call, sdp: pc.localDescription.sdp });
 }
 
-// preferPCMU orders PCMU first on the audio transceiver, so the media is
-// forwarded to the SIP side without transcoding.
-function preferPCMU(pc) {
+// preferCodec orders the server's first codec first on the audio
+// transceiver: PCMU, so the media is forwarded to the SIP side without
+// transcoding, or Opus when the server offers it first.
+function preferCodec(pc, offerSDP) {
   if (!('setCodecPreferences' in RTCRtpTransceiver.prototype)) return;
   const caps = RTCRtpReceiver.getCapabilities && RTCRtpReceiver.getCapabilities('audio');
   if (!caps) return;
-  const pcmu = caps.codecs.filter((c) => c.mimeType.toLowerCase() === 'audio/pcmu');
+  // The server lists its codec of choice first: Opus when the node is
+  // configured to transcode, else PCMU, which it relays untouched.
+  const m = /m=audio \d+ \S+ (\d+)/.exec(offerSDP || '');
+  const first = m ? new RegExp(`a=rtpmap:${m[1]} ([^/\r\n]+)`).exec(offerSDP) : null;
+  const want = `audio/${(first ? first[1] : 'PCMU').toLowerCase()}`;
+  const pcmu = caps.codecs.filter((c) => c.mimeType.toLowerCase() === want);
   if (!pcmu.length) return;
-  const rest = caps.codecs.filter((c) => c.mimeType.toLowerCase() !== 'audio/pcmu');
+  const rest = caps.codecs.filter((c) => c.mimeType.toLowerCase() !== want);
   for (const tr of pc.getTransceivers()) {
     try {
       tr.setCodecPreferences([...pcmu, ...rest]);
     } catch {
-      /* the offer decides; PCMU is in it */
+      /* the offer decides */
     }
   }
 }
