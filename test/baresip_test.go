@@ -38,6 +38,19 @@ type baresip struct {
 
 func startBaresip(t testing.TB, user string) *baresip {
 	t.Helper()
+	// The microphone: 60 s of faint noise (a little above silence, so the
+	// call carries real audio both ways). aufile ends the call at the end
+	// of its file, so it outlasts the call.
+	mic := make([]int16, 60*sampleRate)
+	for i := range mic {
+		mic[i] = int16(rand.IntN(61) - 30)
+	}
+	return startBaresipMic(t, user, mic)
+}
+
+// startBaresipMic starts baresip with mic (8 kHz) as its microphone.
+func startBaresipMic(t testing.TB, user string, mic []int16) *baresip {
+	t.Helper()
 	needTools(t, "baresip")
 	dir := t.TempDir()
 	// SIP on UDP and TCP at this port, and TLS at the next one.
@@ -47,13 +60,6 @@ func startBaresip(t testing.TB, user string) *baresip {
 	rec := filepath.Join(dir, "rec")
 	if err := os.MkdirAll(rec, 0o755); err != nil {
 		t.Fatal(err)
-	}
-	// The microphone: 60 s of faint noise (a little above silence, so the
-	// call carries real audio both ways). aufile ends the call at the end
-	// of its file, so it outlasts the call.
-	mic := make([]int16, 60*sampleRate)
-	for i := range mic {
-		mic[i] = int16(rand.IntN(61) - 30)
 	}
 	micPath := filepath.Join(dir, "mic.wav")
 	if err := writeWAV(micPath, mic, sampleRate); err != nil {
