@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -38,6 +40,36 @@ func TestSpeech(t *testing.T) {
 	t.Run("LostCard", func(t *testing.T) { t.Parallel(); testSpeechLostCard(t, srv) })
 	t.Run("OutOfGrammar", func(t *testing.T) { t.Parallel(); testSpeechOutOfGrammar(t, srv) })
 	t.Run("KeyBargeIn", func(t *testing.T) { t.Parallel(); testSpeechKeyBargeIn(t, srv) })
+	t.Run("BaresipLostCard", func(t *testing.T) { t.Parallel(); testSpeechBaresip(t, srv) })
+}
+
+// 4. A real softphone: baresip's microphone is a WAV that stays silent
+// through the welcome prompt and says "lost card" a second into the main
+// menu's prompt.
+func testSpeechBaresip(t *testing.T, srv *server) {
+	user := fmt.Sprintf("+1555820%04d", rand.IntN(10000))
+	lead := menuOpens(t) + time.Second
+	mic := make([]int16, int(lead.Seconds()*sampleRate))
+	mic = append(mic, say(t, "lost card")...)
+	mic = append(mic, make([]int16, 20*sampleRate)...)
+	b := startBaresipMic(t, user, mic)
+	b.command("dial", fmt.Sprintf("sip:%s@127.0.0.1:%d", demoNumber, srv.SIPPort))
+	b.waitEvent("CALL_ESTABLISHED", 10*time.Second)
+	// The words end about lead + 2 s; the decision and the lost-card
+	// step follow within a few seconds.
+	time.Sleep(lead + 7*time.Second)
+	b.command("hangup", "")
+	b.waitEvent("CALL_CLOSED", 10*time.Second)
+	b.command("quit", "")
+	c := srv.callByCaller(t, user, 10*time.Second)
+	srv.report(t, c.SIPCallID)
+	ev := srv.settledEvents(t, c)
+	if got := menuChoices(ev); len(got) == 0 || got[0] != "main_menu:lost_card->lost_card" {
+		t.Errorf("baresip said \"lost card\": menu choices = %v, want main_menu:lost_card->lost_card", got)
+	}
+	for _, e := range eventsOf(ev, "speech") {
+		t.Logf("baresip: recognized %q (choice %q, confidence %s)", e.Data["text"], e.Data["choice"], e.Data["confidence"])
+	}
 }
 
 // say renders text with flite's slt voice as 8 kHz PCM, with 300 ms of
