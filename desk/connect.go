@@ -46,8 +46,9 @@ type talk struct {
 	held      bool
 	holdStop  context.CancelFunc
 	holdDone  chan struct{}
-	consult   *talk // the consultation in progress, on the caller's talk
-	handedOff bool  // a consultation's side that became the call's leg
+	consult   *talk    // the consultation in progress, on the caller's talk
+	monitor   *Monitor // a supervisor monitoring the conversation
+	handedOff bool     // a consultation's side that became the call's leg
 }
 
 // legHolder ties a leg's failure to the talk that holds the leg now.
@@ -149,6 +150,9 @@ func (t *talk) setHold(on bool) error {
 	}
 	t.stopMusicLocked()
 	t.leg.Attach(t.sess)
+	if m := t.monitor; m != nil && m.mode.Load() == modeBarge {
+		t.sess.SetSource(m.barge) // the barging supervisor is heard again too
+	}
 	return nil
 }
 

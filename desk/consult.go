@@ -216,6 +216,12 @@ func (s *Session) completeConsult(ctx context.Context, t *talk) error {
 	if _, err := a.rt.CompleteTransfer(ctx, a.id.ID, t.callID); err != nil {
 		return fmt.Errorf("consult_complete: %w", err)
 	}
+	t.mu.Lock()
+	m := t.monitor
+	t.mu.Unlock()
+	if m != nil {
+		m.Stop("transferred") // its taps are on the leg that leaves
+	}
 	b := side.owner
 	// From here on the caller's talk is B's: its leg, its owner, its
 	// failure handling. A's leg is closed by Connect at the end.

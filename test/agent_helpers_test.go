@@ -81,6 +81,10 @@ func wsURL(srv *server) string {
 }
 
 func dialDesk(ctx context.Context, srv *server, c *apiClient, origin string) (*websocket.Conn, *http.Response, error) {
+	return dialWS(ctx, wsURL(srv), c, origin)
+}
+
+func dialWS(ctx context.Context, url string, c *apiClient, origin string) (*websocket.Conn, *http.Response, error) {
 	h := http.Header{}
 	if c != nil {
 		h.Set("Cookie", c.cookie.String())
@@ -88,7 +92,7 @@ func dialDesk(ctx context.Context, srv *server, c *apiClient, origin string) (*w
 	if origin != "" {
 		h.Set("Origin", origin)
 	}
-	return websocket.Dial(ctx, wsURL(srv), &websocket.DialOptions{HTTPHeader: h})
+	return websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: h})
 }
 
 // demoDesk logs a demo-tenant agent in (password USER-demo), opens their
@@ -107,9 +111,15 @@ func demoDesk(t testing.TB, srv *server, user string, available bool) *deskClien
 
 func openDesk(t testing.TB, srv *server, c *apiClient, name string) *deskClient {
 	t.Helper()
+	return openWS(t, srv, wsURL(srv), c, name)
+}
+
+// openWS opens one of our WebSockets (the desk, the wallboard) as c.
+func openWS(t testing.TB, srv *server, url string, c *apiClient, name string) *deskClient {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, _, err := dialDesk(ctx, srv, c, fmt.Sprintf("http://127.0.0.1:%d", srv.HTTPPort))
+	conn, _, err := dialWS(ctx, url, c, fmt.Sprintf("http://127.0.0.1:%d", srv.HTTPPort))
 	if err != nil {
 		t.Fatalf("%s: open desk: %v", name, err)
 	}

@@ -3,6 +3,8 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -203,11 +205,26 @@ func (s *Server) wallboardWS(w http.ResponseWriter, r *http.Request) {
 		s.revalidate(ctx, sess, out, auth.RoleSupervisor, "the wallboard")
 	})
 	wg.Go(func() {
-		// The board has nothing to say to us; reading notices the close.
+		// Monitoring requests; reading also notices the close.
 		defer cancel()
+		sup := desk.Identity{ID: queue.AgentID(p.UserID), Username: p.Username, DisplayName: sess.DisplayName, Tenant: p.TenantID}
+		var mon *desk.Monitor
+		defer func() {
+			if mon != nil {
+				mon.Stop("supervisor-left")
+			}
+		}()
 		for {
-			if _, _, err := conn.Read(ctx); err != nil {
+			typ, data, err := conn.Read(ctx)
+			if err != nil {
 				return
+			}
+			if typ != websocket.MessageText {
+				out.Send(desk.Msg{"type": "error", "message": "send JSON text messages"})
+				continue
+			}
+			if err := s.boardRequest(&mon, sup, data, out); err != nil {
+				out.Send(desk.Msg{"type": "error", "message": err.Error()})
 			}
 		}
 	})
@@ -240,6 +257,71 @@ func (s *Server) wallboardWS(w http.ResponseWriter, r *http.Request) {
 		case <-tick.C:
 		}
 	}
+}
+
+// boardRequest carries out one supervisor message on the wallboard socket:
+// monitoring a call (listen, whisper, barge) with a WebRTC leg of their own.
+func (s *Server) boardRequest(mon **desk.Monitor, sup desk.Identity, data []byte, out *outbox) error {
+	var m struct {
+		Type      string          `json:"type"`
+		Call      string          `json:"call"`
+		Mode      string          `json:"mode"`
+		SDP       string          `json:"sdp"`
+		Candidate json.RawMessage `json:"candidate"`
+	}
+	if err := json.Unmarshal(data, &m); err != nil {
+		return fmt.Errorf("malformed message: %v", err)
+	}
+	cur := *mon
+	if cur != nil {
+		select {
+		case <-cur.Done():
+			cur, *mon = nil, nil
+		default:
+		}
+	}
+	switch m.Type {
+	case "monitor":
+		if s.Desk == nil {
+			return errors.New("monitor: the agent desk is not configured on this server")
+		}
+		if cur != nil {
+			return fmt.Errorf("monitor: already monitoring call %s; send monitor_stop first", cur.CallID())
+		}
+		if m.Call == "" {
+			return errors.New("monitor: missing field call")
+		}
+		nm, err := s.Desk.Monitor(sup.Tenant, m.Call, sup, m.Mode, out)
+		if err != nil {
+			return err
+		}
+		*mon = nm
+		return nil
+	case "webrtc_answer", "ice", "monitor_mode", "monitor_stop":
+		if cur == nil {
+			return fmt.Errorf("%s: not monitoring a call", m.Type)
+		}
+		switch m.Type {
+		case "webrtc_answer":
+			if m.SDP == "" {
+				return errors.New("webrtc_answer: missing field sdp")
+			}
+			return cur.Answer(m.SDP)
+		case "ice":
+			if len(m.Candidate) == 0 || string(m.Candidate) == "null" {
+				return nil
+			}
+			return cur.AddCandidate(m.Candidate)
+		case "monitor_mode":
+			return cur.SetMode(m.Mode)
+		}
+		cur.Stop("stopped")
+		*mon = nil
+		return nil
+	case "":
+		return errors.New("message without a type")
+	}
+	return fmt.Errorf("unknown message type %q", m.Type)
 }
 
 func openAPIWallboard() map[string]any {

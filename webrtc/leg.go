@@ -151,6 +151,8 @@ type Stats struct {
 
 // Leg is one agent's peer connection.
 type Leg struct {
+	tapState // supervisor monitoring, see tap.go
+
 	cfg   Config
 	log   *slog.Logger
 	pc    *pion.PeerConnection
@@ -609,6 +611,7 @@ type source uint8
 const (
 	fromSession source = iota + 1 // the caller's media.Session
 	fromPeer                      // a patched agent leg
+	fromTap                       // a monitor (the supervisor's leg)
 )
 
 // ForwardRTP implements media.Forwarder: the caller's payload goes to the
@@ -652,6 +655,11 @@ func (l *Leg) send(from source, pt media.PayloadType, ts uint32, marker bool, pa
 	}
 	l.fwdMu.Lock()
 	defer l.fwdMu.Unlock()
+	if from == fromSession {
+		if t := l.tap.Load(); t != nil {
+			pt, payload = l.mixTapLocked(t.t, pt, ts, payload)
+		}
+	}
 	if l.sendOpus {
 		l.sendOpusLocked(from, pt, ts, marker, payload)
 		return
@@ -755,6 +763,12 @@ func (l *Leg) onTrack(t *pion.TrackRemote, _ *pion.RTPReceiver) {
 func (l *Leg) deliver(ts uint32, marker bool, ulaw []byte) {
 	if l.attached.Load() {
 		l.jb.Write(media.PTPCMU, ts, ulaw)
+	}
+	if t := l.tap.Load(); t != nil {
+		t.t.FromAgent(ts, ulaw)
+	}
+	if f := l.onAudio.Load(); f != nil {
+		(*f)(ts, ulaw)
 	}
 	if p := l.peer.Load(); p != nil {
 		p.send(fromPeer, media.PTPCMU, ts, marker, ulaw)
