@@ -42,6 +42,8 @@ type Server struct {
 	ACD  ACDs
 	// Calls reads call records for /api/v1/calls; nil: 503.
 	Calls CallStore
+	// Recordings serves /api/v1/calls/{id}/recording; nil: 503.
+	Recordings Recordings
 
 	listener net.Listener
 }
@@ -54,6 +56,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/openapi.json", s.openapi)
 	s.authRoutes(mux)
 	s.agentRoutes(mux)
+	s.reportRoutes(mux)
+	s.recordingRoutes(mux)
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API resource: "+r.URL.Path)
 	})
@@ -127,16 +131,21 @@ var openAPIDoc = map[string]any{
 	"info":       map[string]any{"title": "Hotline API", "version": "1"},
 	"components": openAPIComponents(),
 	"paths": map[string]any{
-		"/api/v1/login":      openAPILogin(),
-		"/api/v1/logout":     openAPILogout(),
-		"/api/v1/me":         openAPIMe(),
-		"/api/v1/users":      openAPIUsers(),
-		"/api/v1/agent/ws":   openAPIAgentWS(),
-		"/api/v1/queues":     openAPIQueues(),
-		"/api/v1/agents":     openAPIAgents(),
-		"/api/v1/wallboard":  openAPIWallboard(),
-		"/api/v1/calls":      openAPICalls(),
-		"/api/v1/calls/{id}": openAPICall(),
+		"/api/v1/login":                     openAPILogin(),
+		"/api/v1/logout":                    openAPILogout(),
+		"/api/v1/me":                        openAPIMe(),
+		"/api/v1/users":                     openAPIUsers(),
+		"/api/v1/agent/ws":                  openAPIAgentWS(),
+		"/api/v1/queues":                    openAPIQueues(),
+		"/api/v1/agents":                    openAPIAgents(),
+		"/api/v1/wallboard":                 openAPIWallboard(),
+		"/api/v1/calls":                     openAPICalls(),
+		"/api/v1/calls/{id}":                openAPICall(),
+		"/api/v1/calls/search":              openAPICallSearch(),
+		"/api/v1/reports/queues":            openAPIQueueReport(),
+		"/api/v1/reports/agents":            openAPIAgentReport(),
+		"/api/v1/calls/{id}/recording":      openAPIRecording(),
+		"/api/v1/calls/{id}/recording/meta": openAPIRecordingMeta(),
 		"/api/v1/status": map[string]any{
 			"get": map[string]any{
 				"summary": "Server status",
