@@ -21,18 +21,43 @@ import (
 // Config is the whole server configuration. Paths inside it are resolved
 // relative to the directory of the file they were read from.
 type Config struct {
-	SIP     SIP      `yaml:"sip"`
-	HTTP    HTTP     `yaml:"http"`
-	RTP     RTP      `yaml:"rtp"`
-	Data    string   `yaml:"data"`
-	Limits  Limits   `yaml:"limits"`
-	Log     Log      `yaml:"log"`
-	WebRTC  WebRTC   `yaml:"webrtc"`
-	Speech  Speech   `yaml:"speech"`
-	Tenants []Tenant `yaml:"tenants"`
+	SIP        SIP        `yaml:"sip"`
+	HTTP       HTTP       `yaml:"http"`
+	RTP        RTP        `yaml:"rtp"`
+	Data       string     `yaml:"data"`
+	Limits     Limits     `yaml:"limits"`
+	Log        Log        `yaml:"log"`
+	WebRTC     WebRTC     `yaml:"webrtc"`
+	Speech     Speech     `yaml:"speech"`
+	Recordings Recordings `yaml:"recordings"`
+	Tenants    []Tenant   `yaml:"tenants"`
 
 	// File is the path the configuration was loaded from.
 	File string `yaml:"-"`
+}
+
+// Recordings configures call recording (docs/recordings.md).
+type Recordings struct {
+	// Enabled records every agent call; default true.
+	Enabled *bool `yaml:"enabled"`
+	// Dir holds the files; empty: <data>/recordings.
+	Dir string `yaml:"dir"`
+	// RetentionDays deletes recordings this long after they started, for
+	// tenants without their own setting; 0 keeps them forever.
+	RetentionDays int `yaml:"retention_days"`
+}
+
+// On reports whether calls are recorded.
+func (r Recordings) On() bool { return r.Enabled == nil || *r.Enabled }
+
+// TenantRecording is a tenant's recording policy.
+type TenantRecording struct {
+	// RetentionDays overrides recordings.retention_days (negative: keep).
+	RetentionDays int `yaml:"retention_days"`
+	// KeyFile or KeyEnv (one of them) holds a 32-byte AES-256 key, as 64
+	// hex digits or base64: the tenant's recordings are then encrypted.
+	KeyFile string `yaml:"key_file"`
+	KeyEnv  string `yaml:"key_env"`
 }
 
 type SIP struct {
@@ -136,6 +161,8 @@ type Tenant struct {
 	// Agents sets, by username, what an agent serves; an agent not listed
 	// serves every queue with level 50 in each skill they require.
 	Agents map[string]AgentProfile `yaml:"agents"`
+	// Recording is the tenant's recording policy (retention, encryption).
+	Recording TenantRecording `yaml:"recording"`
 
 	Location *time.Location `yaml:"-"`
 	Allow    []netip.Prefix `yaml:"-"`
@@ -319,6 +346,12 @@ func Parse(path string, data []byte) (*Config, error) {
 	if cfg.Data != "" && !filepath.IsAbs(cfg.Data) {
 		cfg.Data = filepath.Join(base, cfg.Data)
 	}
+	if cfg.Recordings.RetentionDays < 0 {
+		bad(lines.of("recordings", "retention_days"), "recordings.retention_days: %d is negative (0 keeps recordings forever)", cfg.Recordings.RetentionDays)
+	}
+	if d := cfg.Recordings.Dir; d != "" && !filepath.IsAbs(d) {
+		cfg.Recordings.Dir = filepath.Join(base, d)
+	}
 	if len(cfg.Tenants) == 0 {
 		bad(lines.of("tenants"), "no tenants configured")
 	}
@@ -346,6 +379,11 @@ func Parse(path string, data []byte) (*Config, error) {
 			bad(at("timezone"), "tenant %s: unknown time zone %q", t.ID, t.Timezone)
 		}
 		t.Location = loc
+		if r := &t.Recording; r.KeyFile != "" && r.KeyEnv != "" {
+			bad(at("recording", "key_file"), "tenant %s: recording has both key_file and key_env; give one", t.ID)
+		} else if r.KeyFile != "" && !filepath.IsAbs(r.KeyFile) {
+			r.KeyFile = filepath.Join(base, r.KeyFile)
+		}
 		for j, h := range t.Holidays {
 			if _, err := time.Parse("2006-01-02", h); err != nil {
 				bad(at("holidays", strconv.Itoa(j)), "tenant %s: holiday %q is not YYYY-MM-DD", t.ID, h)

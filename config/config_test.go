@@ -196,3 +196,23 @@ func TestParseSpeech(t *testing.T) {
 		}
 	}
 }
+
+func TestRecordingsConfig(t *testing.T) {
+	cfg, err := Parse("r.yaml", []byte(`
+recordings:
+  retention_days: -3
+tenants:
+  - id: demo
+    numbers: [{number: "+15550100", flow: main}]
+    flows: {main: main.yaml}
+    recording: {key_file: k, key_env: K}
+`))
+	if err == nil {
+		t.Fatalf("parsed %+v, want errors", cfg)
+	}
+	for _, want := range []string{"r.yaml:3: recordings.retention_days", "r.yaml:8: tenant demo: recording has both key_file and key_env"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+}

@@ -256,6 +256,7 @@ func (d *Desk) Connect(ctx context.Context, c *call.Call, agentID queue.AgentID)
 	leg.Attach(sess)
 	t.connected = true
 	t.mu.Unlock()
+	d.recordingFor(c, sess, string(agentID))
 	a.send(Msg{"type": "connected", "call": c.ID})
 	select {
 	case <-ctx.Done():

@@ -245,6 +245,7 @@ func (s *Session) completeConsult(ctx context.Context, t *talk) error {
 	b.mu.Unlock()
 	aLeg.Unpatch()
 	side.leg.Attach(t.sess)
+	a.d.recordingFor(t.call, t.sess, string(b.id.ID)) // b may play it back
 	side.end(consultDone)
 	<-side.done
 	aLeg.Close()

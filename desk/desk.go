@@ -45,7 +45,10 @@ type Config struct {
 	Grace time.Duration
 	// AnswerTimeout bounds the wait for the browser's SDP answer (10 s).
 	AnswerTimeout time.Duration
-	Logger        *slog.Logger
+	// Recorders records agent calls (caller left, what the caller hears
+	// right); nil: calls are not recorded.
+	Recorders Recorders
+	Logger    *slog.Logger
 }
 
 // Identity is who sits at a desk.
@@ -88,7 +91,9 @@ type Desk struct {
 
 	mu     sync.Mutex
 	agents map[key]*Agent
+	recs   map[string]*callRecording // by call id
 	closed bool
+	recWG  sync.WaitGroup // the goroutines closing recordings at hang-up
 }
 
 // New makes a Desk.
@@ -102,13 +107,13 @@ func New(cfg Config) *Desk {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Desk{cfg: cfg, log: cfg.Logger, agents: map[key]*Agent{}}
+	return &Desk{cfg: cfg, log: cfg.Logger, agents: map[key]*Agent{}, recs: map[string]*callRecording{}}
 }
 
-// Close stops the grace timers; the ACDs' shutdown logs the agents out.
+// Close stops the grace timers and waits for the recordings of ended
+// calls to be closed; the ACDs' shutdown logs the agents out.
 func (d *Desk) Close() {
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	d.closed = true
 	for _, a := range d.agents {
 		a.mu.Lock()
@@ -117,6 +122,9 @@ func (d *Desk) Close() {
 		}
 		a.mu.Unlock()
 	}
+	d.mu.Unlock()
+	// Recordings close as their calls end (the server ends calls first).
+	d.recWG.Wait()
 }
 
 func (d *Desk) agent(tenant string, id queue.AgentID) *Agent {

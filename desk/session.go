@@ -28,6 +28,7 @@ type in struct {
 	SDP       string          `json:"sdp"`
 	Candidate json.RawMessage `json:"candidate"`
 	On        *bool           `json:"on"`
+	Paused    *bool           `json:"paused"`
 	Digits    string          `json:"digits"`
 	Code      string          `json:"code"`
 	Note      string          `json:"note"`
@@ -196,6 +197,22 @@ func (s *Session) handle(ctx context.Context, m in) error {
 		return nil
 	case "transfer":
 		return s.transfer(ctx, m)
+	case "recording":
+		t, err := s.talkOf(m.Call)
+		if err != nil {
+			return fmt.Errorf("recording: %w", err)
+		}
+		if t.consultOf != nil {
+			return errors.New("recording: this is a consultation, not your call")
+		}
+		if m.Paused == nil {
+			return errors.New("recording: missing field paused")
+		}
+		if err := t.setRecordingPaused(s.a.d, *m.Paused); err != nil {
+			return err
+		}
+		a.send(Msg{"type": "recording", "call": m.Call, "paused": *m.Paused})
+		return nil
 	case "consult", "consult_complete", "consult_cancel":
 		t, err := s.talkOf(m.Call)
 		if err != nil {

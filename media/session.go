@@ -168,6 +168,7 @@ type Session struct {
 
 	fwd    atomic.Pointer[forwarderRef] // bridge tap on received audio, see bridge.go
 	pcmTap atomic.Pointer[pcmTapRef]    // listeners' PCM tap, see tap.go
+	rec    atomic.Pointer[recRef]       // call recording, see record.go
 }
 
 func packRxConf(codec, dtmfPT uint8, gen uint32) uint64 {
@@ -400,15 +401,24 @@ func (s *Session) tick(frames, skip int, mono int64, wall time.Time, check bool)
 // sendFrame produces one 20 ms slot: a DTMF event packet, an audio packet
 // or nothing; the media clock advances in every case.
 func (s *Session) sendFrame() {
+	payload, codec := s.produceFrame()
+	if r := s.rec.Load(); r != nil {
+		r.tick(codec, payload)
+	}
+}
+
+// produceFrame sends this tick's packet, if any, and returns the audio
+// payload it sent (nil: none, or a telephone-event).
+func (s *Session) produceFrame() ([]byte, uint8) {
 	defer func() { s.ts += frameSamples }()
 	canSend := !s.hold && s.dst.IsValid()
 	if canSend && s.dtmf.pending() {
 		s.sendEvent()
-		return
+		return nil, 0
 	}
 	if s.src == nil {
 		s.gap = true
-		return
+		return nil, 0
 	}
 	codec := s.remote.Codec
 	payload := s.tx[rtpHeaderLen : rtpHeaderLen+frameSamples]
@@ -423,16 +433,17 @@ func (s *Session) sendFrame() {
 	if !ok {
 		s.src = nil
 		s.gap = true
-		return
+		return nil, 0
 	}
 	// On hold the source still advances (a prompt keeps real time and
 	// its Done still fires); it is just not sent.
 	if !canSend {
 		s.gap = true
-		return
+		return nil, 0
 	}
 	s.writeRTP(codec, s.gap, s.ts, frameSamples)
 	s.gap = false
+	return payload, codec
 }
 
 func (s *Session) writeRTP(pt uint8, marker bool, ts uint32, payloadLen int) {
@@ -678,6 +689,9 @@ func (s *Session) handlePacket(b []byte, src netip.AddrPort, mono int64) {
 		}
 		if t := s.pcmTap.Load(); t != nil {
 			t.tapPCM(pt, payload)
+		}
+		if r := s.rec.Load(); r != nil {
+			r.jb.Write(pt, s.hdr.Timestamp, payload)
 		}
 		s.inbandDetect(pt, payload, mono)
 	}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 	"hotline/ivr"
 	"hotline/media"
 	"hotline/queue"
+	"hotline/recordings"
 	"hotline/sip"
 	"hotline/speech"
 	"hotline/speech/espeak"
@@ -95,6 +97,11 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		deskCfg.PortMin, deskCfg.PortMax = uint16(lo), uint16(hi)
 	}
+	// The recordings manager needs the database, opened below.
+	recs := &lateRecorders{}
+	if cfg.Recordings.On() {
+		deskCfg.Recorders = recs
+	}
 	agentDesk := desk.New(deskCfg)
 	defer agentDesk.Close()
 	// Speech engines close after the calls (deferred before them).
@@ -135,6 +142,15 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	} else if n > 0 {
 		log.Warn("closed calls left open by a previous run", "calls", n)
+	}
+	var recManager *recordings.Manager
+	if cfg.Recordings.On() {
+		recManager, err = startRecordings(ctx, cfg, db, log.With("component", "recordings"))
+		if err != nil {
+			return err
+		}
+		defer recManager.Close()
+		recs.m = recManager
 	}
 
 	var mediaIP netip.Addr
@@ -186,6 +202,9 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 		ACD:      acds{reg},
 		Calls:    db,
 	}
+	if recManager != nil {
+		httpSrv.Recordings = recManager
+	}
 	if err := httpSrv.Listen(); err != nil {
 		return err
 	}
@@ -208,8 +227,13 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	g.Go(func() error { return sipSrv.Serve(gctx) })
 	g.Go(func() error { return httpSrv.Serve(gctx) })
 	g.Go(func() error { return authSvc.Run(gctx) })
+	if recManager != nil {
+		g.Go(func() error { recManager.RunSweeper(gctx, time.Hour); return nil })
+	}
 	log.Info("hotline serving", "sip", cfg.SIP.Listen, "http", cfg.HTTP.Listen, "rtp", fmt.Sprintf("%d-%d", cfg.RTP.PortMin, cfg.RTP.PortMax), "tenants", len(cfg.Tenants))
 	err = g.Wait()
+	// The calls have ended: their recordings close before the manager.
+	agentDesk.Close()
 	stopACD()
 	if aerr := <-acdDone; aerr != nil {
 		log.Error("acd", "error", aerr)
@@ -513,4 +537,45 @@ func startServeSpeech(cfg config.Speech, log *slog.Logger, ctors serveSpeechEngi
 		log.Info("speech synthesis ready", "synthesizer", cfg.Synthesizer, "voice", cfg.Voice)
 	}
 	return v
+}
+
+// lateRecorders lets the desk, made before the database is open, start
+// recordings once the manager exists.
+type lateRecorders struct{ m *recordings.Manager }
+
+func (l *lateRecorders) Start(meta recordings.Meta) (*recordings.Recorder, error) {
+	if l.m == nil {
+		return nil, errors.New("recordings are not ready")
+	}
+	return l.m.Start(meta)
+}
+
+// startRecordings opens the recordings tree and repairs what a killed
+// process left (before calls are taken).
+func startRecordings(ctx context.Context, cfg *config.Config, db *store.Store, log *slog.Logger) (*recordings.Manager, error) {
+	dir := cfg.Recordings.Dir
+	if dir == "" {
+		dir = filepath.Join(cfg.Data, "recordings")
+	}
+	tenants := map[string]recordings.TenantConfig{}
+	for _, t := range cfg.Tenants {
+		tenants[t.ID] = recordings.TenantConfig{
+			RetentionDays: t.Recording.RetentionDays, KeyFile: t.Recording.KeyFile, KeyEnv: t.Recording.KeyEnv,
+		}
+	}
+	m, err := recordings.New(recordings.Config{
+		Dir: dir, DefaultRetentionDays: cfg.Recordings.RetentionDays, Tenants: tenants, Store: db, Logger: log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("recordings: %w", err)
+	}
+	rep, err := m.Repair(ctx)
+	if err != nil {
+		m.Close()
+		return nil, fmt.Errorf("recordings: repair: %w", err)
+	}
+	if rep.Repaired > 0 || rep.Missing > 0 || rep.Failed > 0 {
+		log.Warn("recordings left by a previous run repaired", "repaired", rep.Repaired, "missing", rep.Missing, "failed", rep.Failed)
+	}
+	return m, nil
 }

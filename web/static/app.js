@@ -307,6 +307,9 @@ async function handle(msg) {
         desk.call.startedAt ??= performance.now();
       }
       break;
+    case 'recording':
+      if (desk.call && desk.call.id === msg.call) desk.call.recPaused = !!msg.paused;
+      break;
     case 'held':
       if (desk.call && desk.call.id === msg.call) desk.call.held = !!msg.on;
       break;
@@ -542,6 +545,10 @@ $('mute').addEventListener('click', () => {
   render();
 });
 
+$('rec-pause').addEventListener('click', () => {
+  if (desk.call) send({ type: 'recording', call: desk.call.id, paused: !desk.call.recPaused });
+});
+
 $('hangup').addEventListener('click', () => {
   if (!desk.call) return;
   send({ type: 'hangup', call: desk.call.id });
@@ -674,6 +681,9 @@ function render() {
     $('hold').textContent = c.held ? 'Unhold' : 'Hold';
     $('hold').setAttribute('aria-pressed', String(c.held));
     $('mute').textContent = c.muted ? 'Unmute' : 'Mute';
+    $('rec-pause').hidden = !!c.consultFrom;
+    $('rec-pause').textContent = c.recPaused ? 'Resume recording' : 'Pause recording';
+    $('rec-pause').setAttribute('aria-pressed', String(!!c.recPaused));
     $('mute').setAttribute('aria-pressed', String(c.muted));
   }
   if (wrapping && desk.lastCall) {

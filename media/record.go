@@ -1,0 +1,46 @@
+package media
+
+// Recording needs both directions of a call, aligned, 20 ms at a time: the
+// pacer's tick is that clock. The caller's audio is put in a jitter buffer
+// as it arrives (placed by timestamp, loss as silence) and taken out one
+// frame per tick, next to the frame the caller was sent that tick.
+
+// FrameRecorder takes one 20 ms frame of each direction per tick: left is
+// what the caller said, right what the caller heard (the agent, hold
+// music). It runs on the pacer: it must not block, and must copy what it
+// keeps.
+type FrameRecorder interface {
+	WriteFrame(left, right []int16)
+}
+
+// recRef is the recording state of a session; its buffers belong to the
+// pacer (tick) and the jitter buffer has its own lock for the receive side.
+type recRef struct {
+	r       FrameRecorder
+	jb      JitterBuffer
+	in, out [frameSamples]int16
+}
+
+// SetRecorder starts feeding r (nil stops). The caller's audio buffered for
+// an earlier recorder is not carried over.
+func (s *Session) SetRecorder(r FrameRecorder) {
+	if r == nil {
+		s.rec.Store(nil)
+		return
+	}
+	s.rec.Store(&recRef{r: r})
+}
+
+// tick records this tick: payload is what was sent (nil: nothing, which is
+// silence for the caller).
+func (r *recRef) tick(codec uint8, payload []byte) {
+	if !r.jb.ReadFrame(r.in[:]) {
+		clear(r.in[:])
+	}
+	if len(payload) >= frameSamples {
+		decode(PayloadType(codec), r.out[:], payload[:frameSamples])
+	} else {
+		clear(r.out[:])
+	}
+	r.r.WriteFrame(r.in[:], r.out[:])
+}
