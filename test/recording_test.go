@@ -169,3 +169,53 @@ func fetchStereo(t *testing.T, c *apiClient, path string) (left, right []int16) 
 	}
 	return left, right
 }
+
+// TestRecordingSurvivesKill: the server is killed (SIGKILL) mid-call and
+// started again: the recording is repaired at startup and plays to within
+// a second of the kill, and the call's record is closed with a clear cause.
+func TestRecordingSurvivesKill(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, serverOptions{Name: "rec-kill"})
+	alice := demoDesk(t, srv, "alice", true)
+	ua := queueCall(t, srv)
+	offer := alice.expect("offer", 20*time.Second, nil)
+	callID, _ := offer["call"].(string)
+	alice.send(map[string]any{"type": "answer", "call": callID})
+	wo := alice.expect("webrtc_offer", 10*time.Second, nil)
+	ab := newFakeBrowser(t)
+	alice.send(map[string]any{"type": "webrtc_answer", "call": callID, "sdp": ab.answer(t, wo["sdp"].(string))})
+	alice.expect("connected", 10*time.Second, nil)
+	connected := time.Now()
+	wantTone(t, "the caller hears alice", callerRecent(t, ua, 4000, 10*time.Second), 1000, 440)
+	time.Sleep(2 * time.Second)
+
+	killed := time.Now()
+	srv.kill9(t)
+	srv.restart(t)
+
+	sam := apiLogin(t, srv, "demo", "sam", "sam-demo")
+	var v struct {
+		Recording recMeta `json:"recording"`
+	}
+	if code := sam.get(t, "/api/v1/calls/"+callID+"/recording/meta", &v); code != 200 {
+		t.Fatalf("recording meta after the restart: %d", code)
+	}
+	want := killed.Sub(connected)
+	got := time.Duration(v.Recording.DurationMs) * time.Millisecond
+	t.Logf("recording after kill -9: %s, %v (the call was killed %v after the answer)", v.Recording.Status, got, want.Round(time.Millisecond))
+	if v.Recording.Status != "incomplete" {
+		t.Errorf("status %q, want incomplete", v.Recording.Status)
+	}
+	if d := got - want; d < -time.Second || d > time.Second {
+		t.Errorf("the recording plays %v, the call lasted %v until the kill: want within a second", got, want)
+	}
+	left, right := fetchStereo(t, sam, "/api/v1/calls/"+callID+"/recording")
+	if n := len(left); n > sampleRate {
+		wantTone(t, "left, the last second", left[n-sampleRate:], 440, 1000)
+		wantTone(t, "right, the last second", right[n-sampleRate:], 1000, 440)
+	}
+	c := srv.findCall(t, ua.CallID, true, 10*time.Second)
+	if c.HangupCause != "server-restart" {
+		t.Errorf("the killed call's record: cause %q, want server-restart", c.HangupCause)
+	}
+}

@@ -34,6 +34,7 @@ type server struct {
 	DB       *store.Store
 
 	cmd        *exec.Cmd
+	args       []string // hotline's command line, for a restart
 	log        *logBuffer
 	exited     chan struct{}
 	waitErr    error
@@ -175,25 +176,68 @@ func startServer(t *testing.T, opt serverOptions) *server {
 	s.RTPHi = s.RTPLo + opt.RTPPorts - 1
 	s.DBURL = storetest.NewDB(t)
 
-	s.cmd = exec.Command(hotlineBin, "serve", "--config", cfgPath,
+	s.args = []string{"serve", "--config", cfgPath,
 		"--sip", fmt.Sprintf("127.0.0.1:%d", s.SIPPort),
 		"--http", fmt.Sprintf("127.0.0.1:%d", s.HTTPPort),
 		"--rtp-ports", fmt.Sprintf("%d-%d", s.RTPLo, s.RTPHi),
-		"--data", filepath.Join(dir, "data"))
+		"--data", filepath.Join(dir, "data")}
+	s.launch(t)
+	// Cleanups run last-in first-out: the server stops before its
+	// database is dropped (registered above by NewDB).
+	t.Cleanup(func() { s.stop(t) })
+	s.waitHealthy(t)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	db, err := store.Open(ctx, s.DBURL)
+	if err != nil {
+		t.Fatalf("open the server's database: %v", err)
+	}
+	s.DB = db
+	t.Logf("hotline %s: sip 127.0.0.1:%d http %d rtp %d-%d", s.Name, s.SIPPort, s.HTTPPort, s.RTPLo, s.RTPHi)
+	return s
+}
+
+// launch starts the hotline process with s.args.
+func (s *server) launch(t *testing.T) {
+	t.Helper()
+	s.exited = make(chan struct{})
+	s.waitErr = nil
+	s.cmd = exec.Command(hotlineBin, s.args...)
 	s.cmd.Env = append(os.Environ(), "DATABASE_URL="+s.DBURL)
 	s.cmd.Stdout = s.log
 	s.cmd.Stderr = s.log
 	if err := s.cmd.Start(); err != nil {
 		t.Fatalf("start hotline: %v", err)
 	}
+	cmd, exited := s.cmd, s.exited
 	go func() {
-		s.waitErr = s.cmd.Wait()
-		close(s.exited)
+		s.waitErr = cmd.Wait()
+		close(exited)
 	}()
-	// Cleanups run last-in first-out: the server stops before its
-	// database is dropped (registered above by NewDB).
-	t.Cleanup(func() { s.stop(t) })
+}
 
+// kill9 kills the server as a crash would (SIGKILL: no cleanup at all).
+func (s *server) kill9(t *testing.T) {
+	t.Helper()
+	if err := s.cmd.Process.Kill(); err != nil {
+		t.Fatalf("kill -9 hotline: %v", err)
+	}
+	<-s.exited
+}
+
+// restart starts the server again on the same database, data directory
+// and ports, as an operator would after a crash.
+func (s *server) restart(t *testing.T) {
+	t.Helper()
+	fmt.Fprintf(s.log, "--- restart ---\n")
+	s.launch(t)
+	s.waitHealthy(t)
+}
+
+// waitHealthy waits until /healthz says the server takes calls.
+func (s *server) waitHealthy(t *testing.T) {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	url := fmt.Sprintf("http://127.0.0.1:%d/healthz", s.HTTPPort)
 	client := &http.Client{Timeout: time.Second}
@@ -214,16 +258,6 @@ func startServer(t *testing.T, opt serverOptions) *server {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	db, err := store.Open(ctx, s.DBURL)
-	if err != nil {
-		t.Fatalf("open the server's database: %v", err)
-	}
-	s.DB = db
-	t.Logf("hotline %s: sip 127.0.0.1:%d http %d rtp %d-%d", s.Name, s.SIPPort, s.HTTPPort, s.RTPLo, s.RTPHi)
-	return s
 }
 
 // alive fails the test when the server has exited.
