@@ -49,6 +49,15 @@ test: deps build
 bench: deps build
 	@$(WITH_DB) $(GO) test -run '^$$' -bench . -benchmem ./...
 	@if [[ -f scripts/bench-sipp.sh ]]; then $(WITH_DB) bash scripts/bench-sipp.sh; fi
+	@$(MAKE) --no-print-directory bench-speech
+
+# Speech recognition on a generated, labelled telephone-speech set
+# (bench/speechset, written to var/speechset on first use): accuracy,
+# confidence trade-off, real-time factor and latency. The report is printed
+# and kept in var/bench/; docs/benchmarks.md "Speech" has the figures.
+.PHONY: bench-speech
+bench-speech:
+	HOTLINE_SPEECH_BENCH=1 $(GO) test -count=1 -timeout 90m -run '^TestSpeechAccuracy$$' -v ./bench/speech/
 
 vet:
 	$(GO) vet ./...

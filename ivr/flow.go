@@ -48,8 +48,10 @@ const (
 	// A recognition between the two thresholds is confirmed with the
 	// caller ("Did you say lost card?"); below RejectBelow it counts as
 	// not understood. PocketSphinx's in- and out-of-grammar scores overlap
-	// (docs/flows.md), so the confirmation band is wide by default.
-	DefaultConfirmBelow = 0.6
+	// (docs/flows.md), so the confirmation band is wide by default: 0.8
+	// halves wrong accepts on the benchmark set for a two-point loss of
+	// direct answers (docs/benchmarks.md "Speech").
+	DefaultConfirmBelow = 0.8
 	DefaultRejectBelow  = 0.3
 )
 

@@ -315,7 +315,7 @@ func TestDemoBankBySpeech(t *testing.T) {
 			[]string{"welcome", "check_hours", "main_menu", "account_number", "account_thanks", "queue_accounts"}},
 		{"agent", "~talk_to_an_agent:0.95", "general",
 			[]string{"welcome", "check_hours", "main_menu", "queue_general"}},
-		{"cards by voice, stolen", "~cards:0.7 ~stolen:0.7", "cards",
+		{"cards by voice, stolen", "~cards:0.85 ~stolen:0.85", "cards",
 			[]string{"welcome", "check_hours", "main_menu", "cards_menu", "lost_card", "queue_cards"}},
 		{"keys as before", "1 9 0", "general",
 			[]string{"welcome", "check_hours", "main_menu", "cards_menu", "main_menu", "queue_general"}},

@@ -46,6 +46,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return flowCheckCmd(args[2:], stdout, stderr)
 	case "user":
 		err = userCmd(ctx, args[1:], os.Stdin, stdout, stderr)
+	case "speech":
+		err = speechCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "hotline", version)
 		return 0
@@ -75,6 +77,7 @@ func usage(w io.Writer) {
   hotline user add --tenant T --username U --role agent|supervisor|admin [--name NAME] [--password-stdin]
   hotline user list --tenant T
   hotline user passwd --tenant T --username U [--password-stdin]
+  hotline speech recognize --flow FILE --step NAME WAV... | say [-o OUT.wav] TEXT...
 DATABASE_URL names the PostgreSQL database.
 `)
 }
