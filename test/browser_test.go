@@ -27,7 +27,8 @@ import (
 // (Goertzel on the decoded PCMU). Hold must replace the agent's voice with
 // music on hold; unhold brings it back. Mute silences the agent's tone for
 // the caller, and a keypad key reaches the caller as an RFC 4733 event.
-// Then an attended transfer with a second Chromium (demo/bob, 700 Hz):
+// A supervisor's Chromium on /wallboard sees alice on the call and listens
+// in. Then an attended transfer with a second Chromium (demo/bob, 700 Hz):
 // alice consults bob (each hears the other, the caller hears music),
 // completes, and wraps up; the caller and bob hear each other, and bob's
 // hang-up sends the caller a BYE.
@@ -115,6 +116,16 @@ func TestBrowserSoftphone(t *testing.T) {
 	if !strings.Contains(string(board), "Alice") || !strings.Contains(string(board), `"general"`) {
 		t.Errorf("the wallboard %s: want alice's row and the general queue", board)
 	}
+	super.send(t, "listen")
+	var listening struct {
+		Heard float64 `json:"heard"`
+	}
+	_ = json.Unmarshal(super.expect(t, "listening", 30*time.Second), &listening)
+	t.Logf("the supervisor listening in hears %.1f Hz", listening.Heard)
+	if math.Abs(listening.Heard-440) > 15 && math.Abs(listening.Heard-1000) > 15 {
+		t.Errorf("listening in, the supervisor hears %.1f Hz, want the caller's 440 Hz or alice's 1000 Hz", listening.Heard)
+	}
+	super.expect(t, "stopped", 15*time.Second)
 
 	tone := callerHears(t, ua, 1500*time.Millisecond)
 	t.Logf("the caller hears, talking: %s", tone)

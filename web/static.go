@@ -13,7 +13,7 @@ import (
 var staticFiles embed.FS
 
 // staticRoutes serves the agent page at /, the supervisors' wallboard at
-// /wallboard, and their files under /static/.
+// /wallboard and reports at /reports, and their files under /static/.
 func (s *Server) staticRoutes(mux *http.ServeMux) {
 	sub, err := fs.Sub(staticFiles, "static")
 	if err != nil {
@@ -27,6 +27,10 @@ func (s *Server) staticRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /wallboard", func(w http.ResponseWriter, r *http.Request) {
 		pageHeaders(w)
 		http.ServeFileFS(w, r, sub, "wallboard.html")
+	})
+	mux.HandleFunc("GET /reports", func(w http.ResponseWriter, r *http.Request) {
+		pageHeaders(w)
+		http.ServeFileFS(w, r, sub, "reports.html")
 	})
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		pageHeaders(w)

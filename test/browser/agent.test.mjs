@@ -163,6 +163,19 @@ async function wallboard(page) {
   }));
   await page.screenshot({ path: path.join(outDir, 'wallboard.png') });
   emit('board', rows);
+
+  // Listen in on the call: the supervisor's own WebRTC leg hears the
+  // caller and the agent.
+  await expectCommand('listen');
+  await page.getByRole('button', { name: /^Listen to / }).click();
+  await waitFor(page, () => window.hotlineBoard.monitor.live, null, 'the monitoring to start', 20000);
+  await page.waitForTimeout(700);
+  const heard = await page.evaluate(() => window.hotlineBoard.dominantFrequency(1500));
+  await page.screenshot({ path: path.join(outDir, 'wallboard-listen.png') });
+  emit('listening', { heard });
+  await page.getByRole('button', { name: /^Stop monitoring/ }).click();
+  await waitFor(page, () => !window.hotlineBoard.monitor.call, null, 'the monitoring to stop');
+  emit('stopped');
 }
 
 async function main() {

@@ -2,6 +2,8 @@
 // /api/v1/wallboard/ws (a "board" message within a quarter second of any
 // change). Plain ES module, no build.
 
+import { Analyser } from './audio.js';
+
 const $ = (id) => document.getElementById(id);
 
 const STATE_LABELS = {
@@ -10,6 +12,11 @@ const STATE_LABELS = {
 };
 
 const board = { ws: null, last: null, received: 0, retry: null, me: null };
+
+// mon is the supervisor's monitoring of one call: listen, whisper (the
+// agent hears you) or barge (everyone does), over a WebRTC leg the server
+// offers on this socket.
+const mon = { call: null, mode: null, live: false, pc: null, stream: null, remote: null, analyser: null };
 
 function showError(message) {
   const item = document.createElement('div');
@@ -55,11 +62,29 @@ function connect() {
   ws.onopen = () => { $('conn').textContent = 'live'; $('conn').className = 'conn ok'; };
   ws.onmessage = (ev) => {
     const msg = JSON.parse(ev.data);
-    if (msg.type === 'board') {
-      board.last = msg;
-      board.received++;
-      render();
+    switch (msg.type) {
+      case 'board':
+        board.last = msg;
+        board.received++;
+        break;
+      case 'webrtc_offer':
+        if (msg.monitor) answerMonitor(msg).catch((err) => showError(`Monitoring: ${err.message}`));
+        break;
+      case 'monitoring':
+        mon.live = true;
+        mon.mode = msg.mode;
+        break;
+      case 'monitor_ended':
+        endMonitor();
+        if (msg.reason && msg.reason !== 'stopped') showError(`Monitoring ended: ${msg.reason.replaceAll('-', ' ')}`);
+        break;
+      case 'error':
+        showError(msg.message || 'The server refused a request.');
+        break;
+      default:
+        break;
     }
+    render();
   };
   ws.onclose = (ev) => {
     if (board.ws !== ws) return;
@@ -71,6 +96,89 @@ function connect() {
     }
     board.retry = setTimeout(connect, 2000);
   };
+}
+
+function send(msg) {
+  if (board.ws && board.ws.readyState === WebSocket.OPEN) board.ws.send(JSON.stringify(msg));
+}
+
+function monitor(call, mode) {
+  if (mon.call === call) {
+    send({ type: 'monitor_mode', mode });
+    mon.mode = mode;
+  } else {
+    if (mon.call) send({ type: 'monitor_stop' });
+    endMonitor();
+    mon.call = call;
+    mon.mode = mode;
+    send({ type: 'monitor', call, mode });
+  }
+  render();
+}
+
+async function answerMonitor(msg) {
+  const pc = new RTCPeerConnection({ iceServers: [] });
+  mon.pc = pc;
+  mon.remote = new MediaStream();
+  pc.ontrack = (ev) => {
+    mon.remote.addTrack(ev.track);
+    const audio = $('monitor-audio');
+    audio.srcObject = mon.remote;
+    audio.play().catch(() => {});
+  };
+  await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
+  // The microphone is taken at once, so whisper and barge need no new
+  // negotiation; in listen mode the server does not use it.
+  try {
+    mon.stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+    const [track] = mon.stream.getAudioTracks();
+    const tr = pc.getTransceivers().find((t) => t.receiver.track.kind === 'audio');
+    if (tr) {
+      await tr.sender.replaceTrack(track);
+      tr.direction = 'sendrecv';
+    }
+  } catch (err) {
+    showError(`Microphone unavailable (${err.name}): you can listen, not speak.`);
+  }
+  const answer = await pc.createAnswer();
+  await pc.setLocalDescription(answer);
+  await new Promise((resolve) => {
+    if (pc.iceGatheringState === 'complete') return resolve();
+    const t = setTimeout(resolve, 1500);
+    pc.onicegatheringstatechange = () => { if (pc.iceGatheringState === 'complete') { clearTimeout(t); resolve(); } };
+  });
+  send({ type: 'webrtc_answer', sdp: pc.localDescription.sdp });
+}
+
+function endMonitor() {
+  if (mon.analyser) mon.analyser.close();
+  if (mon.pc) mon.pc.close();
+  if (mon.stream) mon.stream.getTracks().forEach((t) => t.stop());
+  $('monitor-audio').srcObject = null;
+  Object.assign(mon, { call: null, mode: null, live: false, pc: null, stream: null, remote: null, analyser: null });
+}
+
+function monitorCell(a) {
+  const td = document.createElement('td');
+  if (!a.call) return td;
+  for (const [mode, label] of [['listen', 'Listen'], ['whisper', 'Whisper'], ['barge', 'Barge']]) {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.textContent = label;
+    b.setAttribute('aria-label', `${label} to ${a.display_name || a.username}`);
+    b.setAttribute('aria-pressed', String(mon.call === a.call && mon.mode === mode));
+    b.addEventListener('click', () => monitor(a.call, mode));
+    td.append(b);
+  }
+  if (mon.call === a.call) {
+    const stop = document.createElement('button');
+    stop.type = 'button';
+    stop.textContent = 'Stop';
+    stop.setAttribute('aria-label', `Stop monitoring ${a.display_name || a.username}`);
+    stop.addEventListener('click', () => { send({ type: 'monitor_stop' }); endMonitor(); render(); });
+    td.append(stop);
+  }
+  return td;
 }
 
 function fmt(ms) {
@@ -127,7 +235,7 @@ function render() {
     stc.append(st);
     const current = a.caller ? (a.consult ? `consulted about ${a.caller}` : a.caller) : '';
     tr.append(cell(a.display_name || a.username), stc, cell(fmt(Date.now() - Date.parse(a.since)), 'num since'),
-      cell(current), cell(a.queue || ''), cell(String(a.calls_today), 'num'));
+      cell(current), cell(a.queue || ''), cell(String(a.calls_today), 'num'), monitorCell(a));
     return tr;
   });
   $('agents').tBodies[0].replaceChildren(...arows);
@@ -168,6 +276,13 @@ $('logout').addEventListener('click', async () => {
 window.hotlineBoard = {
   get last() { return board.last; },
   get received() { return board.received; },
+  get monitor() { return { call: mon.call, mode: mon.mode, live: mon.live }; },
+  // dominantFrequency measures what the supervisor hears for ms.
+  async dominantFrequency(ms = 1000) {
+    if (!mon.remote || !mon.remote.getAudioTracks().length) return 0;
+    if (!mon.analyser) mon.analyser = new Analyser(mon.remote);
+    return mon.analyser.dominant(ms);
+  },
 };
 
 (async () => {
