@@ -154,6 +154,9 @@ type QueueConfig struct {
 	// abandons.
 	ServiceLevel time.Duration
 	ShortAbandon time.Duration
+	// SL is the service-level formula the queue reports by default
+	// (QueueStats.SL); every formula stays available.
+	SL SLVariant
 	// AnnouncePeriod between position and estimated-wait announcements to
 	// each waiting caller; 0: none.
 	AnnouncePeriod time.Duration

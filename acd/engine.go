@@ -78,6 +78,7 @@ type queue struct {
 
 	ringTimeout, wrapUp, maxWait int64
 	sl, shortAbandon, announce   int64
+	slFormula                    SLVariant
 	handleTime                   int64
 	maxLen                       int
 	joinEmpty, leaveEmpty        EmptyRule
@@ -246,6 +247,7 @@ func New(cfg Config) (*Engine, error) {
 			wrapUp:       int64(qc.WrapUp),
 			maxWait:      int64(qc.MaxWait),
 			sl:           int64(qc.ServiceLevel),
+			slFormula:    qc.SL,
 			shortAbandon: int64(qc.ShortAbandon),
 			announce:     int64(qc.AnnouncePeriod),
 			handleTime:   int64(qc.HandleTime),

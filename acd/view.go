@@ -29,6 +29,10 @@ type QueueStats struct {
 	Missed                                   int           // offers that rang out or were rejected
 	Overflowed, Exited, Refused              int           // moved on, left at max wait, refused or sent away
 	AHT                                      time.Duration // recent average handle time (talk + wrap-up); 0 if unknown
+	// SLFormula is the queue's configured service-level formula.
+	SLFormula SLVariant
+	// ServiceLevelThreshold is the queue's answer-time threshold.
+	ServiceLevelThreshold time.Duration
 	// ASA is the average speed of answer: time in this queue of the calls
 	// answered from it today (like the service level, counted from when
 	// the call entered this queue); 0 until one is answered.
@@ -90,6 +94,7 @@ func (e *Engine) QueueStats(now time.Time, queue string) (QueueStats, error) {
 	if q.st.answered > 0 {
 		s.ASA = time.Duration(q.st.answerWait / int64(q.st.answered))
 	}
+	s.SLFormula, s.ServiceLevelThreshold = q.slFormula, time.Duration(q.sl)
 	t := now.UnixNano()
 	for n := q.line.first(); n != nil; n = n.next[0] {
 		c := n.val

@@ -204,6 +204,16 @@ type Queue struct {
 	HandleTime Duration `yaml:"handle_time"`
 	// Music is the hold music class; "" uses the flow step's.
 	Music string `yaml:"music"`
+	// ServiceLevel is the answer-time threshold of the queue's service
+	// level (0: 20s); callers who hang up sooner than ShortAbandon are
+	// short abandons. SLFormula names how abandoned calls count:
+	// "default" (answered in time / (answered + abandoned - short
+	// abandons)), "answered" (Asterisk's SL: / answered) or
+	// "answered_abandoned" (Asterisk's SL2: answered and abandoned in
+	// time / both).
+	ServiceLevel Duration `yaml:"service_level"`
+	ShortAbandon Duration `yaml:"short_abandon"`
+	SLFormula    string   `yaml:"sl_formula"`
 }
 
 // AgentProfile is one agent's skills (name -> level 1-100) and queues.
@@ -510,10 +520,16 @@ func checkQueues(t *Tenant, at func(j int, keys ...string) int, bad func(line in
 		for _, d := range []struct {
 			key string
 			v   Duration
-		}{{"ring_timeout", q.RingTimeout}, {"wrap_up", q.WrapUp}, {"max_wait", q.MaxWait}, {"handle_time", q.HandleTime}} {
+		}{{"ring_timeout", q.RingTimeout}, {"wrap_up", q.WrapUp}, {"max_wait", q.MaxWait}, {"handle_time", q.HandleTime},
+			{"service_level", q.ServiceLevel}, {"short_abandon", q.ShortAbandon}} {
 			if d.v < 0 {
 				bad(at(j, d.key), "tenant %s: queue %s: %s must not be negative", t.ID, q.Name, d.key)
 			}
+		}
+		switch q.SLFormula {
+		case "", "default", "answered", "answered_abandoned":
+		default:
+			bad(at(j, "sl_formula"), "tenant %s: queue %s: sl_formula %q: want default, answered or answered_abandoned", t.ID, q.Name, q.SLFormula)
 		}
 		switch {
 		case q.AnnounceEvery == 0:

@@ -216,3 +216,24 @@ tenants:
 		}
 	}
 }
+
+func TestQueueServiceLevelConfig(t *testing.T) {
+	_, err := Parse("q.yaml", []byte(`
+tenants:
+  - id: demo
+    numbers: [{number: "+15550100", flow: main}]
+    flows: {main: main.yaml}
+    queues:
+      - name: general
+        service_level: -1s
+        sl_formula: sometimes
+`))
+	if err == nil {
+		t.Fatal("parsed, want errors")
+	}
+	for _, want := range []string{"q.yaml:8: tenant demo: queue general: service_level must not be negative", `q.yaml:9: tenant demo: queue general: sl_formula "sometimes"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+}

@@ -191,6 +191,32 @@ func Load(cfg *config.Config, opt Options) (*Registry, error) {
 	return r, nil
 }
 
+// slFormula maps the config's sl_formula (validated there) to the core's.
+func slFormula(name string) acd.SLVariant {
+	switch name {
+	case "answered":
+		return acd.SLAnswered
+	case "answered_abandoned":
+		return acd.SLAnsweredAndAbandoned
+	}
+	return acd.SLDefault
+}
+
+// QueueThresholds is the tenant's queue's service-level threshold and
+// short-abandon time, as configured (zero: the defaults).
+func (t *Tenant) QueueThresholds(queue string) (serviceLevel, shortAbandon time.Duration, ok bool) {
+	for _, q := range t.queues {
+		if q.Name == queue {
+			sl := time.Duration(q.ServiceLevel)
+			if sl == 0 {
+				sl = 20 * time.Second
+			}
+			return sl, time.Duration(q.ShortAbandon), true
+		}
+	}
+	return 0, 0, false
+}
+
 // ACDConfig turns a tenant's configured queues into the decision core's.
 func ACDConfig(tc config.Tenant) acd.Config {
 	cfg := acd.Config{
@@ -210,6 +236,9 @@ func ACDConfig(tc config.Tenant) acd.Config {
 			Overflow:       q.Overflow,
 			AnnouncePeriod: time.Duration(q.AnnounceEvery),
 			HandleTime:     time.Duration(q.HandleTime),
+			ServiceLevel:   time.Duration(q.ServiceLevel),
+			ShortAbandon:   time.Duration(q.ShortAbandon),
+			SL:             slFormula(q.SLFormula),
 		}
 		for _, skill := range slices.Sorted(maps.Keys(q.Skills)) {
 			qc.Skills = append(qc.Skills, acd.SkillReq{Skill: skill, Min: q.Skills[skill]})

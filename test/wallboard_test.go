@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -138,6 +140,17 @@ func TestWallboard(t *testing.T) {
 			t.Errorf("general after the answer: %+v, want 1 answered, SL 100%%, none waiting", q)
 		}
 	}
+	// Prometheus sees the same floor.
+	metrics := scrape(t, srv)
+	for _, want := range []string{
+		`hotline_queue_answered_today{queue="general",tenant="demo"} 1`,
+		`hotline_agents{state="on_call",tenant="demo"} 1`,
+		`hotline_queue_service_level{queue="general",tenant="demo"} 1`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 
 	// A second caller waits (alice is busy) and hangs up.
 	ua2 := queueCall(t, srv)
@@ -186,4 +199,38 @@ func TestWallboard(t *testing.T) {
 	alice.send(map[string]any{"type": "hangup", "call": callID})
 	alice.expect("call_ended", 10*time.Second, nil)
 	ua.Bye(demoNumber)
+	// The ended calls' RTP quality is in the histograms.
+	for end := time.Now().Add(5 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		metrics := scrape(t, srv)
+		if strings.Contains(metrics, `hotline_call_rtp_jitter_ms_count{tenant="demo"} 2`) &&
+			strings.Contains(metrics, `hotline_call_rtp_loss_ratio_bucket{tenant="demo",le="0"} 2`) {
+			break
+		}
+		if time.Now().After(end) {
+			t.Errorf("/metrics has no RTP quality of the two ended calls:\n%s", grepLines(metrics, "hotline_call_"))
+			break
+		}
+	}
+}
+
+// scrape reads the server's /metrics.
+func scrape(t *testing.T, srv *server) string {
+	t.Helper()
+	res, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", srv.HTTPPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return string(b)
+}
+
+func grepLines(s, substr string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

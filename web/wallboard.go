@@ -43,10 +43,14 @@ type boardQueue struct {
 	ShortAbandons int    `json:"short_abandoned"`
 	Missed        int    `json:"missed"`
 	Overflowed    int    `json:"overflowed"`
-	// SL is the default service level (answered within the threshold /
-	// (answered + abandoned - short abandons)); SLAnswered and
-	// SLWithAbandoned are Asterisk's SL and SL2. nil until a call counts.
+	// SL is the service level by the queue's formula (SLFormula, with
+	// its threshold); SLDefault is answered within the threshold /
+	// (answered + abandoned - short abandons), SLAnswered and
+	// SLWithAbandoned Asterisk's SL and SL2. nil until a call counts.
 	SL              *float64       `json:"sl"`
+	SLFormula       string         `json:"sl_formula"`
+	SLThresholdMs   int64          `json:"sl_threshold_ms"`
+	SLDefault       *float64       `json:"sl_default"`
 	SLAnswered      *float64       `json:"sl_answered"`
 	SLWithAbandoned *float64       `json:"sl_answered_abandoned"`
 	ASAMs           int64          `json:"asa_ms"`
@@ -73,6 +77,16 @@ type boardAgent struct {
 type boardView struct {
 	Queues []boardQueue `json:"queues"`
 	Agents []boardAgent `json:"agents"`
+}
+
+func slName(v acd.SLVariant) string {
+	switch v {
+	case acd.SLAnswered:
+		return "answered"
+	case acd.SLAnsweredAndAbandoned:
+		return "answered_abandoned"
+	}
+	return "default"
 }
 
 func slPtr(s acd.QueueStats, v acd.SLVariant) *float64 {
@@ -122,7 +136,8 @@ func (s *Server) boardView(ctx context.Context, rt *queue.Runtime, nm *names) (b
 			Name: q.Queue, Waiting: q.Waiting, Ringing: q.Ringing, LongestWaitMs: q.LongestWait.Milliseconds(),
 			Answered: q.Answered, AnsweredInSL: q.AnsweredInSL, Abandoned: q.Abandoned, ShortAbandons: q.ShortAbandoned,
 			Missed: q.Missed, Overflowed: q.Overflowed,
-			SL: slPtr(q, acd.SLDefault), SLAnswered: slPtr(q, acd.SLAnswered), SLWithAbandoned: slPtr(q, acd.SLAnsweredAndAbandoned),
+			SL: slPtr(q, q.SLFormula), SLFormula: slName(q.SLFormula), SLThresholdMs: q.ServiceLevelThreshold.Milliseconds(),
+			SLDefault: slPtr(q, acd.SLDefault), SLAnswered: slPtr(q, acd.SLAnswered), SLWithAbandoned: slPtr(q, acd.SLAnsweredAndAbandoned),
 			ASAMs: q.ASA.Milliseconds(), AHTMs: q.AHT.Milliseconds(), EWTMs: ewt,
 			Agents: map[string]int{
 				"offline": q.Agents.Offline, "available": q.Agents.Available, "ringing": q.Agents.Ringing,
@@ -330,7 +345,8 @@ func openAPIWallboard() map[string]any {
 	q := objectOf(map[string]any{
 		"name": apiType("string"), "waiting": num, "ringing": num, "longest_wait_ms": num,
 		"answered": num, "answered_in_sl": num, "abandoned": num, "short_abandoned": num, "missed": num, "overflowed": num,
-		"sl": frac, "sl_answered": frac, "sl_answered_abandoned": frac,
+		"sl": frac, "sl_formula": map[string]any{"type": "string", "enum": []string{"default", "answered", "answered_abandoned"}},
+		"sl_threshold_ms": num, "sl_default": frac, "sl_answered": frac, "sl_answered_abandoned": frac,
 		"asa_ms": num, "aht_ms": num, "ewt_ms": map[string]any{"type": "integer", "description": "-1 unknown"},
 		"agents": map[string]any{"type": "object", "additionalProperties": num, "description": "agents serving the queue, by state"},
 	})

@@ -275,6 +275,16 @@ func (a acds) ACD(tenantID string) *queue.Runtime {
 	return nil
 }
 
+// QueueThresholds implements web.QueueThresholds: the reports use the
+// queue's configured service-level threshold and short-abandon time.
+func (a acds) QueueThresholds(tenantID, queue string) (time.Duration, time.Duration, bool) {
+	t, ok := a.reg.Tenant(tenantID)
+	if !ok {
+		return 0, 0, false
+	}
+	return t.QueueThresholds(queue)
+}
+
 func (a acds) AgentProfile(tenantID, username string) desk.Profile {
 	t, ok := a.reg.Tenant(tenantID)
 	if !ok {

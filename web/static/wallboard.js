@@ -199,6 +199,16 @@ function cell(text, cls) {
   return td;
 }
 
+// slCell is the service level by the queue's formula, with the formula
+// and threshold on hover.
+function slCell(q) {
+  const td = cell(pct(q.sl), q.sl != null && q.sl < 0.8 ? 'num alert' : 'num good');
+  const formula = { answered: 'answered in time / answered', answered_abandoned: '(answered + abandoned in time) / (answered + abandoned)' }[q.sl_formula]
+    || 'answered in time / (answered + abandoned − short abandons)';
+  td.title = `${formula}; in time: within ${Math.round((q.sl_threshold_ms || 0) / 1000)} s`;
+  return td;
+}
+
 function render() {
   const b = board.last;
   if (!b) return;
@@ -211,7 +221,7 @@ function render() {
       cell(q.name),
       cell(String(q.waiting), q.waiting > 0 ? 'num alert' : 'num'),
       cell(fmt(q.waiting ? q.longest_wait_ms + serverAge : 0), 'num'),
-      cell(pct(q.sl), q.sl != null && q.sl < 0.8 ? 'num alert' : 'num good'),
+      slCell(q),
       cell(String(q.answered), 'num'),
       cell(String(q.abandoned), q.abandoned ? 'num alert' : 'num'),
       cell(q.answered ? fmt(q.asa_ms) : '—', 'num'),
