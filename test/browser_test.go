@@ -499,7 +499,8 @@ func (r *rtpStream) ReceivedEvents() int {
 // TestBrowserOpus: with webrtc.opus on, Chromium negotiates Opus and the
 // tones still cross both ways, transcoded by the server (G.711 8 kHz to
 // Opus 48 kHz and back). The caller is baresip: the agent's tone is found
-// in baresip's recording of the call.
+// in baresip's recording of the call, and the server's stereo recording
+// has the caller's tone on the left and the agent's on the right.
 func TestBrowserOpus(t *testing.T) {
 	chromium := needBrowser(t)
 	srv := startServer(t, serverOptions{Name: "browser-opus", Edit: func(t testing.TB, cfg map[string]any) {
@@ -565,4 +566,25 @@ func TestBrowserOpus(t *testing.T) {
 	if share < 0.5 {
 		t.Errorf("baresip did not hear the agent's 1 kHz tone through Opus (share %.2f)", share)
 	}
+
+	// The call's recording: baresip's 440 Hz on the left, the browser's
+	// 1 kHz on the right.
+	sam := apiLogin(t, srv, "demo", "sam", "sam-demo")
+	c := srv.callByCaller(t, user, 10*time.Second)
+	callID := c.ID.String()
+	for end := time.Now().Add(15 * time.Second); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
+		var v struct {
+			Recording recMeta `json:"recording"`
+		}
+		if code := sam.get(t, "/api/v1/calls/"+callID+"/recording/meta", &v); code == 200 && v.Recording.Status == "complete" {
+			break
+		}
+	}
+	left, right := fetchStereo(t, sam, "/api/v1/calls/"+callID+"/recording")
+	if n := len(left); n < 2*sampleRate {
+		t.Fatalf("the recording has %d samples, want the ~2 s of conversation", n)
+	}
+	mid := len(left)/2 - sampleRate/4
+	wantTone(t, "recording, left (baresip)", left[mid:mid+sampleRate/2], 440, 1000)
+	wantTone(t, "recording, right (the agent in Chromium)", right[mid:mid+sampleRate/2], 1000, 440)
 }
