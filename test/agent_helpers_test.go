@@ -359,6 +359,20 @@ func wantTone(t testing.TB, what string, x []int16, want float64, others ...floa
 	return a
 }
 
+// callerHearsTone waits (up to 10 s) for the caller to hear a tone at
+// want: right after "connected" the agent's first packets may still be on
+// their way, more so on a loaded machine.
+func callerHearsTone(t testing.TB, what string, ua *sipUA, want float64, others ...float64) float64 {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		x := callerRecent(t, ua, 4000, 10*time.Second)
+		if toneAmp(x, want) >= 1500 || time.Now().After(deadline) {
+			return wantTone(t, what, x, want, others...)
+		}
+	}
+}
+
 func rms(x []int16) float64 {
 	var s float64
 	for _, v := range x {
