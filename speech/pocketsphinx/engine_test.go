@@ -349,3 +349,48 @@ func TestContextCancel(t *testing.T) {
 		t.Fatal("no Final after cancel")
 	}
 }
+
+// With PartialEvery, a longer answer gets partial hypotheses before the
+// Final. Its own engine: partials disturb the decoders (see Config).
+func TestPartials(t *testing.T) {
+	if _, err := os.Stat(DefaultModelDir); err != nil {
+		t.Skip("pocketsphinx-en-us not installed (scripts/deps.sh installs it)")
+	}
+	e, err := New(Config{PoolSize: 1, MaxBacklog: 20 * time.Second, PartialEvery: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	pcm := append(telephone(t, fliteVoices[0], "I want to talk to an agent"), make([]int16, speech.SampleRate)...)
+	st, err := e.Start(context.Background(), menu)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var partials []speech.Event
+	var fin speech.Event
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ev := range st.Events() {
+			switch ev.Type {
+			case speech.Partial:
+				partials = append(partials, ev)
+			case speech.Final:
+				fin = ev
+			}
+		}
+	}()
+	for off := 0; off+speech.FrameSamples <= len(pcm); off += speech.FrameSamples {
+		st.Write(pcm[off : off+speech.FrameSamples])
+		time.Sleep(time.Millisecond) // a little of real time, so the worker keeps up
+	}
+	st.Close()
+	<-done
+	if len(partials) == 0 {
+		t.Fatalf("no partial hypothesis before the Final %+v", fin)
+	}
+	t.Logf("%d partials, last %q; final %q (choice %q)", len(partials), partials[len(partials)-1].Text, fin.Text, fin.Choice)
+	if fin.Type != speech.Final {
+		t.Fatalf("no Final")
+	}
+}

@@ -121,6 +121,7 @@ type utterance struct {
 	tailCut  int
 	lead     int // samples of utt before the onset frames
 	inSpeech bool
+	partial  int // samples of speech since the last Partial
 }
 
 func (s *stream) run() {
@@ -191,6 +192,12 @@ func (s *stream) feed(u *utterance, pcm []int16) (fin speech.Event, ok bool) {
 			continue
 		}
 		u.utt = append(u.utt, f...)
+		if every := s.e.cfg.PartialEvery; every > 0 {
+			if u.partial += len(f); u.partial >= samples(every) {
+				u.partial = 0
+				s.sendPartial(u.utt)
+			}
+		}
 		ev := u.vad.push(f)
 		if ev == vadEnd {
 			end := time.Now()
@@ -207,6 +214,29 @@ func (s *stream) feed(u *utterance, pcm []int16) (fin speech.Event, ok bool) {
 func (s *stream) send(ev speech.Event) {
 	// Never blocks: the channel holds every event a stream sends.
 	s.events <- ev
+}
+
+// sendPartial decodes the utterance so far, if a decoder is idle now, and
+// sends what it heard. It leaves room in the events channel for the Final,
+// dropping the partial when a slow reader has not taken the last ones.
+func (s *stream) sendPartial(utt []int16) {
+	if len(s.events) >= cap(s.events)-1 {
+		return
+	}
+	d := s.e.tryIdle()
+	if d == nil {
+		return
+	}
+	defer s.e.release(d)
+	if err := d.useGrammar(s.g.Key, s.g.JSGF); err != nil {
+		return
+	}
+	r, err := d.decode(s.g.Key, upsample2(nil, utt))
+	if err != nil || r.hyp == "" {
+		return
+	}
+	res := s.g.Interpret(r.hyp)
+	s.send(speech.Event{Type: speech.Partial, Text: res.Text, Choice: res.Choice, Digits: res.Digits, At: time.Now()})
 }
 
 func (s *stream) finish(fin speech.Event) {
