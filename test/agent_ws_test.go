@@ -257,6 +257,10 @@ func TestAgentWSBadInput(t *testing.T) {
 		t.Fatalf("anonymous handshake: %v %v, want 401", res, err)
 	}
 	alice := apiLogin(t, srv, "demo", "alice", "alice-demo")
+	// A fresh deadline: the login (argon2id) may take seconds on a loaded
+	// machine.
+	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	if _, res, err := dialDesk(ctx, srv, alice, "http://evil.example"); err == nil || res == nil || res.StatusCode != http.StatusForbidden {
 		t.Fatalf("cross-origin handshake: %v %v, want 403", res, err)
 	}
