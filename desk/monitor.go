@@ -307,9 +307,7 @@ func (m *Monitor) FromCaller(pt media.PayloadType, ts uint32, payload []byte, mi
 	if !m.agentJB.ReadFrame(a) {
 		clear(a)
 	}
-	for i := range c {
-		c[i] = sat16(int32(c[i]) + int32(a[i]))
-	}
+	media.Mix(c, a)
 	media.EncodePCMU(m.mixed[:n], c)
 	m.leg.Send(ts, m.mixed[:n])
 	if m.mode.Load() == modeListen {
@@ -341,19 +339,7 @@ func (b *bargeSource) ReadFrame(dst []int16) bool {
 	}
 	s := b.buf[:min(len(dst), len(b.buf))]
 	if b.sup.ReadFrame(s) {
-		for i := range s {
-			dst[i] = sat16(int32(dst[i]) + int32(s[i]))
-		}
+		media.Mix(dst, s)
 	}
 	return true
-}
-
-func sat16(v int32) int16 {
-	switch {
-	case v > 32767:
-		return 32767
-	case v < -32768:
-		return -32768
-	}
-	return int16(v)
 }

@@ -44,3 +44,18 @@ func (r *recRef) tick(codec uint8, payload []byte) {
 	}
 	r.r.WriteFrame(r.in[:], r.out[:])
 }
+
+// Mix adds src into dst sample by sample, saturating at the int16 range
+// (two loud voices clip rather than wrap around into noise).
+func Mix(dst, src []int16) {
+	for i := range min(len(dst), len(src)) {
+		v := int32(dst[i]) + int32(src[i])
+		switch {
+		case v > 32767:
+			v = 32767
+		case v < -32768:
+			v = -32768
+		}
+		dst[i] = int16(v)
+	}
+}

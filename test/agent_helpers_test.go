@@ -398,6 +398,33 @@ func pcmSine(freq float64, d time.Duration) []int16 {
 	return s
 }
 
+// agentCall is a demo call answered by an agent through a fake browser.
+type agentCall struct {
+	ua      *sipUA       // the caller, sending 440 Hz
+	agent   *deskClient  // the agent's desk
+	browser *fakeBrowser // the agent's browser, sending 1 kHz
+	id      string       // the call's id
+	talk    float64      // the agent's tone level at the caller
+}
+
+// answerCall places a demo call to the general queue and has agent (at
+// their desk and available) answer it, then waits until the two hear each
+// other.
+func answerCall(t testing.TB, srv *server, agent *deskClient) agentCall {
+	t.Helper()
+	c := agentCall{ua: queueCall(t, srv), agent: agent}
+	offer := agent.expect("offer", 20*time.Second, nil)
+	c.id, _ = offer["call"].(string)
+	agent.send(map[string]any{"type": "answer", "call": c.id})
+	wo := agent.expect("webrtc_offer", 10*time.Second, nil)
+	c.browser = newFakeBrowser(t)
+	agent.send(map[string]any{"type": "webrtc_answer", "call": c.id, "sdp": c.browser.answer(t, wo["sdp"].(string))})
+	agent.expect("connected", 10*time.Second, nil)
+	wantTone(t, agent.name+" hears the caller", c.browser.recent(t, 4000, 10*time.Second), 440, 1000)
+	c.talk = callerHearsTone(t, "the caller hears "+agent.name, c.ua, 1000, 440)
+	return c
+}
+
 // queueCall places a demo call that presses 0 (the general queue) while
 // sending a 440 Hz tone.
 func queueCall(t testing.TB, srv *server) *sipUA {

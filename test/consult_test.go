@@ -20,16 +20,8 @@ func TestAgentAttendedTransfer(t *testing.T) {
 	alice := demoDesk(t, srv, "alice", true)
 	bob := demoDesk(t, srv, "bob", false)
 
-	ua := queueCall(t, srv)
-	offer := alice.expect("offer", 20*time.Second, nil)
-	callID, _ := offer["call"].(string)
-	alice.send(map[string]any{"type": "answer", "call": callID})
-	wo := alice.expect("webrtc_offer", 10*time.Second, nil)
-	ab := newFakeBrowser(t)
-	alice.send(map[string]any{"type": "webrtc_answer", "call": callID, "sdp": ab.answer(t, wo["sdp"].(string))})
-	alice.expect("connected", 10*time.Second, nil)
-	wantTone(t, "alice hears the caller", ab.recent(t, 4000, 10*time.Second), 440, 1000)
-	talk := callerHearsTone(t, "the caller hears alice", ua, 1000, 440)
+	c := answerCall(t, srv, alice)
+	ua, callID, ab, talk := c.ua, c.id, c.browser, c.talk
 
 	// Bob on break cannot be consulted; nor can nobody.
 	alice.send(map[string]any{"type": "consult", "call": callID, "agent": "bob"})

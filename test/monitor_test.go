@@ -15,15 +15,8 @@ func TestMonitor(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t, serverOptions{Name: "monitor"})
 	alice := demoDesk(t, srv, "alice", true)
-	ua := queueCall(t, srv)
-	offer := alice.expect("offer", 20*time.Second, nil)
-	callID, _ := offer["call"].(string)
-	alice.send(map[string]any{"type": "answer", "call": callID})
-	wo := alice.expect("webrtc_offer", 10*time.Second, nil)
-	ab := newFakeBrowser(t)
-	alice.send(map[string]any{"type": "webrtc_answer", "call": callID, "sdp": ab.answer(t, wo["sdp"].(string))})
-	alice.expect("connected", 10*time.Second, nil)
-	wantTone(t, "alice hears the caller", ab.recent(t, 4000, 10*time.Second), 440, 1000)
+	c := answerCall(t, srv, alice)
+	ua, callID, ab := c.ua, c.id, c.browser
 
 	boardURL := fmt.Sprintf("ws://127.0.0.1:%d/api/v1/wallboard/ws", srv.HTTPPort)
 	// An agent cannot open the wallboard, so cannot monitor.

@@ -27,15 +27,8 @@ func TestRecording(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t, serverOptions{Name: "recording"})
 	alice := demoDesk(t, srv, "alice", true)
-	ua := queueCall(t, srv)
-	offer := alice.expect("offer", 20*time.Second, nil)
-	callID, _ := offer["call"].(string)
-	alice.send(map[string]any{"type": "answer", "call": callID})
-	wo := alice.expect("webrtc_offer", 10*time.Second, nil)
-	ab := newFakeBrowser(t)
-	alice.send(map[string]any{"type": "webrtc_answer", "call": callID, "sdp": ab.answer(t, wo["sdp"].(string))})
-	alice.expect("connected", 10*time.Second, nil)
-	callerHearsTone(t, "the caller hears alice", ua, 1000, 440)
+	c := answerCall(t, srv, alice)
+	ua, callID := c.ua, c.id
 
 	time.Sleep(time.Second)
 	alice.send(map[string]any{"type": "recording", "call": callID, "paused": true})
@@ -177,16 +170,11 @@ func TestRecordingSurvivesKill(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t, serverOptions{Name: "rec-kill"})
 	alice := demoDesk(t, srv, "alice", true)
-	ua := queueCall(t, srv)
-	offer := alice.expect("offer", 20*time.Second, nil)
-	callID, _ := offer["call"].(string)
-	alice.send(map[string]any{"type": "answer", "call": callID})
-	wo := alice.expect("webrtc_offer", 10*time.Second, nil)
-	ab := newFakeBrowser(t)
-	alice.send(map[string]any{"type": "webrtc_answer", "call": callID, "sdp": ab.answer(t, wo["sdp"].(string))})
-	alice.expect("connected", 10*time.Second, nil)
-	connected := time.Now()
-	callerHearsTone(t, "the caller hears alice", ua, 1000, 440)
+	c := answerCall(t, srv, alice)
+	ua, callID := c.ua, c.id
+	// The recording starts at the answer, about a second before the
+	// tones have been checked both ways.
+	connected := time.Now().Add(-time.Second)
 	time.Sleep(2 * time.Second)
 
 	killed := time.Now()
@@ -214,8 +202,8 @@ func TestRecordingSurvivesKill(t *testing.T) {
 		wantTone(t, "left, the last second", left[n-sampleRate:], 440, 1000)
 		wantTone(t, "right, the last second", right[n-sampleRate:], 1000, 440)
 	}
-	c := srv.findCall(t, ua.CallID, true, 10*time.Second)
-	if c.HangupCause != "server-restart" {
-		t.Errorf("the killed call's record: cause %q, want server-restart", c.HangupCause)
+	cdr := srv.findCall(t, ua.CallID, true, 10*time.Second)
+	if cdr.HangupCause != "server-restart" {
+		t.Errorf("the killed call's record: cause %q, want server-restart", cdr.HangupCause)
 	}
 }

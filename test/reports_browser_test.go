@@ -52,15 +52,8 @@ func TestReportsPage(t *testing.T) {
 
 	// The recorded call: answered by alice, a few seconds of talk.
 	alice := demoDesk(t, srv, "alice", true)
-	ua := queueCall(t, srv)
-	offer := alice.expect("offer", 20*time.Second, nil)
-	callID, _ := offer["call"].(string)
-	alice.send(map[string]any{"type": "answer", "call": callID})
-	wo := alice.expect("webrtc_offer", 10*time.Second, nil)
-	fb := newFakeBrowser(t)
-	alice.send(map[string]any{"type": "webrtc_answer", "call": callID, "sdp": fb.answer(t, wo["sdp"].(string))})
-	alice.expect("connected", 10*time.Second, nil)
-	callerHearsTone(t, "the caller hears alice", ua, 1000, 440)
+	c := answerCall(t, srv, alice)
+	ua, callID := c.ua, c.id
 	// A pause (PCI) leaves a paused span for the page to list.
 	time.Sleep(time.Second)
 	alice.send(map[string]any{"type": "recording", "call": callID, "paused": true})

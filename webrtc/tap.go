@@ -68,21 +68,9 @@ func (l *Leg) mixTapLocked(t Tap, pt media.PayloadType, ts uint32, payload []byt
 	} else {
 		media.DecodePCMU(pcm, payload[:n])
 	}
-	for i := range min(k, n) {
-		pcm[i] = sat16(int32(pcm[i]) + int32(l.mixAdd[i]))
-	}
+	media.Mix(pcm, l.mixAdd[:min(k, n)])
 	media.EncodePCMU(l.mixOut[:n], pcm)
 	return media.PTPCMU, l.mixOut[:n]
-}
-
-func sat16(v int32) int16 {
-	switch {
-	case v > 32767:
-		return 32767
-	case v < -32768:
-		return -32768
-	}
-	return int16(v)
 }
 
 // maxTapSamples bounds one mixed packet: 80 ms of 8 kHz audio (callers
