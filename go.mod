@@ -3,6 +3,7 @@ module hotline
 go 1.26.8
 
 require (
+	github.com/CyCoreSystems/ari/v5 v5.3.1
 	github.com/emiago/sipgo v1.7.3
 	github.com/google/uuid v1.6.0
 	github.com/jackc/pgx/v5 v5.12.0
@@ -16,6 +17,16 @@ require (
 	golang.org/x/crypto v0.59.0
 	golang.org/x/sync v0.25.0
 	gopkg.in/yaml.v3 v3.0.1
+)
+
+require (
+	github.com/go-stack/stack v1.8.0 // indirect
+	github.com/gogo/protobuf v1.3.2 // indirect
+	github.com/inconshreveable/log15 v0.0.0-20201112154412-8562bdadbbac // indirect
+	github.com/mattn/go-colorable v0.1.8 // indirect
+	github.com/mattn/go-isatty v0.0.12 // indirect
+	github.com/oklog/ulid v1.3.1 // indirect
+	github.com/rotisserie/eris v0.4.1 // indirect
 )
 
 require (

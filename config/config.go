@@ -163,9 +163,28 @@ type Tenant struct {
 	Agents map[string]AgentProfile `yaml:"agents"`
 	// Recording is the tenant's recording policy (retention, encryption).
 	Recording TenantRecording `yaml:"recording"`
+	// ARI lists who may use the Asterisk-compatible API for this tenant.
+	ARI TenantARI `yaml:"ari"`
 
 	Location *time.Location `yaml:"-"`
 	Allow    []netip.Prefix `yaml:"-"`
+}
+
+// TenantARI is a tenant's ARI section (docs/ari.md).
+type TenantARI struct {
+	Users []ARIUser `yaml:"users"`
+}
+
+// ARIUser is one ARI user. The password is plain text, as in Asterisk's
+// ari.conf: ARI clients send it with every request, so checking a
+// memory-hard hash each time would make the API a cheap way to exhaust
+// the host. PasswordEnv names an environment variable holding it instead,
+// to keep it out of the file. Usernames are unique across tenants, since
+// basic auth carries no tenant: the user names it.
+type ARIUser struct {
+	Username    string `yaml:"username"`
+	Password    string `yaml:"password"`
+	PasswordEnv string `yaml:"password_env"`
 }
 
 type Trunks struct {
@@ -367,6 +386,7 @@ func Parse(path string, data []byte) (*Config, error) {
 	}
 	seenTenant := map[string]bool{}
 	seenNumber := map[string]string{}
+	seenARIUser := map[string]string{}
 	for i := range cfg.Tenants {
 		t := &cfg.Tenants[i]
 		at := func(keys ...string) int {
@@ -439,6 +459,7 @@ func Parse(path string, data []byte) (*Config, error) {
 			return at(append([]string{"queues", strconv.Itoa(j)}, keys...)...)
 		}, bad)
 		checkAgents(t, func(keys ...string) int { return at(append([]string{"agents"}, keys...)...) }, bad)
+		checkARI(t, seenARIUser, func(j int, key string) int { return at("ari", "users", strconv.Itoa(j), key) }, bad)
 	}
 	if len(errs) > 0 {
 		return nil, errs
@@ -470,6 +491,34 @@ func checkSpeech(sp *Speech, base string, at func(key string) int, bad func(line
 	for _, p := range []*string{&sp.Model, &sp.Dict} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(base, *p)
+		}
+	}
+}
+
+// checkARI validates a tenant's ARI users and resolves password_env.
+// seen maps usernames already taken to their tenants.
+func checkARI(t *Tenant, seen map[string]string, at func(j int, key string) int, bad func(line int, format string, args ...any)) {
+	for j := range t.ARI.Users {
+		u := &t.ARI.Users[j]
+		// ':' would split differently in basic auth and api_key=user:pass.
+		if u.Username == "" || strings.ContainsAny(u.Username, ": \t") {
+			bad(at(j, "username"), "tenant %s: ari user %q: a username without ':' or spaces is required", t.ID, u.Username)
+			continue
+		}
+		if other, dup := seen[u.Username]; dup {
+			bad(at(j, "username"), "tenant %s: ari user %q is already a user of tenant %s (usernames name the tenant)", t.ID, u.Username, other)
+		}
+		seen[u.Username] = t.ID
+		switch {
+		case u.Password != "" && u.PasswordEnv != "":
+			bad(at(j, "password"), "tenant %s: ari user %s has both password and password_env; give one", t.ID, u.Username)
+		case u.PasswordEnv != "":
+			u.Password = os.Getenv(u.PasswordEnv)
+			if u.Password == "" {
+				bad(at(j, "password_env"), "tenant %s: ari user %s: environment variable %s is empty or unset", t.ID, u.Username, u.PasswordEnv)
+			}
+		case u.Password == "":
+			bad(at(j, "username"), "tenant %s: ari user %s has no password", t.ID, u.Username)
 		}
 	}
 }

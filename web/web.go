@@ -44,6 +44,10 @@ type Server struct {
 	Calls CallStore
 	// Recordings serves /api/v1/calls/{id}/recording; nil: 503.
 	Recordings Recordings
+	// ARI serves the Asterisk-compatible API under /ari/ (package ari);
+	// it authenticates its own users, so it is outside the session gate.
+	// nil: /ari is not served.
+	ARI http.Handler
 
 	listener net.Listener
 }
@@ -63,6 +67,9 @@ func (s *Server) Handler() http.Handler {
 	})
 	if s.Registry != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+	}
+	if s.ARI != nil {
+		mux.Handle("/ari/", s.ARI)
 	}
 	s.staticRoutes(mux)
 	return s.sessionGate(mux)

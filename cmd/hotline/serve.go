@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
+	"hotline/ari"
 	"hotline/auth"
 	"hotline/call"
 	"hotline/config"
@@ -205,6 +206,11 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	if recManager != nil {
 		httpSrv.Recordings = recManager
 	}
+	ariSrv, err := newARI(cfg, version, log.With("component", "ari"))
+	if err != nil {
+		return err
+	}
+	httpSrv.ARI = ariSrv
 	if err := httpSrv.Listen(); err != nil {
 		return err
 	}
@@ -588,4 +594,22 @@ func startRecordings(ctx context.Context, cfg *config.Config, db *store.Store, l
 		log.Warn("recordings left by a previous run repaired", "repaired", rep.Repaired, "missing", rep.Missing, "failed", rep.Failed)
 	}
 	return m, nil
+}
+
+// newARI builds the /ari server from the tenants' ARI users. Its event hub
+// has no goroutines of its own: each application's WebSocket handler owns
+// its connection and ends with the HTTP server.
+func newARI(cfg *config.Config, version string, log *slog.Logger) (*ari.Server, error) {
+	var users []ari.User
+	for _, t := range cfg.Tenants {
+		for _, u := range t.ARI.Users {
+			users = append(users, ari.User{Tenant: t.ID, Username: u.Username, Password: u.Password})
+		}
+	}
+	srv, err := ari.New(ari.Options{Users: users, SystemName: "hotline", Version: version, Logger: log,
+		Globals: map[string]string{"HOTLINE_VERSION": version}})
+	if err != nil {
+		return nil, fmt.Errorf("ari: %w", err)
+	}
+	return srv, nil
 }
