@@ -54,7 +54,10 @@ func TestARIFoundation(t *testing.T) {
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}
-	defer cl.Close()
+	// No cl.Close(): v5.3.1's Close writes the client's connected flag
+	// while its listener goroutine does (a data race in the library that
+	// -race reports). The listener ends its connection when the server
+	// stops at cleanup, then retries quietly (the library's logger discards by default).
 
 	apps, err := cl.Application().List(nil)
 	if err != nil {
