@@ -11,6 +11,7 @@ package e2e
 import (
 	"flag"
 	"fmt"
+	"hotline/internal/testenv"
 	"net"
 	"os"
 	"os/exec"
@@ -72,32 +73,18 @@ func TestMain(m *testing.M) {
 }
 
 // inCI reports whether missing tools must fail rather than skip.
-func inCI() bool { return os.Getenv("CI") == "true" }
+func inCI() bool { return testenv.InCI() }
 
 // needTools skips the test when a peer program is missing, except in CI.
 func needTools(t testing.TB, names ...string) {
 	t.Helper()
-	for _, n := range names {
-		if _, err := exec.LookPath(n); err != nil {
-			if inCI() {
-				t.Fatalf("%s is not installed, and CI=true: .ci/run must install it (apt-get install sip-tester baresip)", n)
-			}
-			t.Skipf("%s is not installed (apt-get install sip-tester baresip); skipping outside CI", n)
-		}
-	}
+	testenv.NeedTools(t, "apt-get install sip-tester baresip", names...)
 }
 
 // needFiles is needTools for data files that packages ship (SIPp's pcaps).
 func needFiles(t testing.TB, paths ...string) {
 	t.Helper()
-	for _, p := range paths {
-		if _, err := os.Stat(p); err != nil {
-			if inCI() {
-				t.Fatalf("%v, and CI=true: .ci/run must install it (Debian's sip-tester ships it)", err)
-			}
-			t.Skipf("%v (Debian's sip-tester ships it); skipping outside CI", err)
-		}
-	}
+	testenv.NeedFiles(t, "Debian's sip-tester ships it", paths...)
 }
 
 // ---- ports ----

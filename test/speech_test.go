@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"hotline/internal/testenv"
 	"math/rand/v2"
 	"os/exec"
 	"path/filepath"
@@ -18,12 +19,7 @@ import (
 // and sent as PCMU by the Go caller, barging in on the menu prompt.
 func TestSpeech(t *testing.T) {
 	t.Parallel()
-	if _, err := exec.LookPath("flite"); err != nil {
-		if inCI() {
-			t.Fatal("flite is not installed, and CI=true: scripts/deps.sh must install it (the callers' voice)")
-		}
-		t.Skip("flite is not installed (apt-get install flite); skipping outside CI")
-	}
+	testenv.NeedTools(t, "apt-get install flite: the callers' voice", "flite")
 	srv := startServer(t, serverOptions{Name: "speech"})
 	// The engine may be missing on a developer machine (no model, no
 	// cgo); the server then runs keypad only and says so in its log.

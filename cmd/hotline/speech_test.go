@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"hotline/internal/testenv"
 	"io"
 	"math"
 	"os"
@@ -206,9 +207,7 @@ func TestSpeechSayCLI(t *testing.T) {
 // which also exercises the resampling path.
 func fliteWAV(t *testing.T, dir, voice, text string) string {
 	t.Helper()
-	if _, err := exec.LookPath("flite"); err != nil {
-		t.Skip("flite not installed (scripts/deps.sh installs it)")
-	}
+	testenv.NeedTools(t, "apt-get install flite", "flite")
 	out := filepath.Join(dir, voice+"-"+strings.ReplaceAll(text, " ", "_")+".wav")
 	if b, err := exec.Command("flite", "-voice", voice, "-t", text, "-o", out).CombinedOutput(); err != nil {
 		t.Fatalf("flite: %v: %s", err, b)
@@ -230,7 +229,7 @@ func TestSpeechCLIEngines(t *testing.T) {
 	digits := fliteWAV(t, dir, "slt", "one two three four")
 	rec, err := defaultSpeechEngines.recognizer()
 	if err != nil {
-		t.Skipf("no recognizer: %v", err)
+		testenv.Missing(t, "no recognizer: %v", err)
 	}
 	if c, ok := rec.(io.Closer); ok {
 		c.Close()
@@ -252,9 +251,7 @@ func TestSpeechCLIEngines(t *testing.T) {
 		t.Errorf("gather output: %s", out.String())
 	}
 
-	if _, err := exec.LookPath("espeak-ng"); err != nil {
-		t.Skip("espeak-ng not installed")
-	}
+	testenv.NeedTools(t, "apt-get install espeak-ng", "espeak-ng")
 	prompt := filepath.Join(dir, "prompt.wav")
 	out.Reset()
 	if err := runSpeech(context.Background(), []string{"say", "Welcome to Demo Bank.", "-o", prompt}, &out, &errb, defaultSpeechEngines); err != nil {

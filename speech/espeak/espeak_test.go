@@ -2,6 +2,7 @@ package espeak
 
 import (
 	"context"
+	"hotline/internal/testenv"
 	"math"
 	"os"
 	"path/filepath"
@@ -16,7 +17,7 @@ func newSynth(t *testing.T, cfg Config) *Synthesizer {
 	s, err := New(cfg)
 	if err != nil {
 		if _, lookErr := os.Stat("/usr/bin/espeak-ng"); lookErr != nil {
-			t.Skip("espeak-ng not installed (scripts/deps.sh installs it)")
+			testenv.Missing(t, "espeak-ng is not installed (apt-get install espeak-ng)")
 		}
 		t.Fatal(err)
 	}

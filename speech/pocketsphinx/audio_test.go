@@ -1,6 +1,7 @@
 package pocketsphinx
 
 import (
+	"hotline/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,7 +34,7 @@ var espeakVoices = []voice{
 func telephone(t testing.TB, v voice, text string) []int16 {
 	t.Helper()
 	if _, err := exec.LookPath(v.cmd("", "").Path); err != nil {
-		t.Skipf("%s not installed (scripts/deps.sh installs it)", v.name)
+		testenv.Missing(t, "%s is not installed (apt-get install flite espeak-ng)", v.name)
 	}
 	out := filepath.Join(t.TempDir(), "tts.wav")
 	if b, err := v.cmd(text, out).CombinedOutput(); err != nil {

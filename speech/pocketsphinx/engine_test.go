@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
+	"hotline/internal/testenv"
 	"sync"
 	"testing"
 	"time"
@@ -21,9 +21,7 @@ var (
 
 func engine(t testing.TB) *Engine {
 	t.Helper()
-	if _, err := os.Stat(DefaultModelDir); err != nil {
-		t.Skip("pocketsphinx-en-us not installed (scripts/deps.sh installs it)")
-	}
+	testenv.NeedFiles(t, "apt-get install pocketsphinx-en-us", DefaultModelDir)
 	// Tests write audio far faster than real time; a backlog longer
 	// than any test utterance keeps the bounded queue from dropping
 	// their ends (TestBacklogDrops covers dropping).
@@ -223,9 +221,7 @@ func TestMissingWords(t *testing.T) {
 // A writer far ahead of the worker must never block; audio beyond the
 // backlog is dropped and the stream still ends with a Final.
 func TestBacklogDrops(t *testing.T) {
-	if _, err := os.Stat(DefaultModelDir); err != nil {
-		t.Skip("pocketsphinx-en-us not installed")
-	}
+	testenv.NeedFiles(t, "apt-get install pocketsphinx-en-us", DefaultModelDir)
 	e, err := New(Config{PoolSize: 1, MaxBacklog: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -353,9 +349,7 @@ func TestContextCancel(t *testing.T) {
 // With PartialEvery, a longer answer gets partial hypotheses before the
 // Final. Its own engine: partials disturb the decoders (see Config).
 func TestPartials(t *testing.T) {
-	if _, err := os.Stat(DefaultModelDir); err != nil {
-		t.Skip("pocketsphinx-en-us not installed (scripts/deps.sh installs it)")
-	}
+	testenv.NeedFiles(t, "apt-get install pocketsphinx-en-us", DefaultModelDir)
 	e, err := New(Config{PoolSize: 1, MaxBacklog: 20 * time.Second, PartialEvery: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
