@@ -53,50 +53,81 @@ func (s *Server) agentWS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusConflict, "your tenant has no queues")
 		return
 	}
-	conn, err := websocket.Accept(w, r, nil)
-	if err != nil {
+	k := s.openSocket(w, r, sess, auth.RoleAgent, "the agent desk")
+	if k == nil {
 		return // Accept has answered
 	}
-	conn.SetReadLimit(maxWSMessage)
-	ctx, cancel := context.WithCancel(r.Context())
-	out := &outbox{ch: make(chan desk.Msg, outboxSize), gone: make(chan struct{})}
-
-	var wg sync.WaitGroup
-	defer func() {
-		cancel()
-		conn.CloseNow()
-		wg.Wait()
-	}()
-	wg.Go(func() {
-		defer cancel()
-		out.write(ctx, conn)
-	})
-	wg.Go(func() {
-		defer cancel()
-		s.revalidate(ctx, sess, out, auth.RoleAgent, "the agent desk")
-	})
+	defer k.close()
 
 	id := desk.Identity{ID: queue.AgentID(p.UserID), Username: p.Username, DisplayName: sess.DisplayName, Tenant: p.TenantID}
-	ds, err := s.Desk.Open(ctx, rt, id, s.ACD.AgentProfile(p.TenantID, p.Username), out)
+	ds, err := s.Desk.Open(k.ctx, rt, id, s.ACD.AgentProfile(p.TenantID, p.Username), k.out)
 	if err != nil {
 		if s.Logger != nil {
 			s.Logger.Warn("agent desk refused", "agent", p.Username, "tenant", p.TenantID, "error", err)
 		}
-		conn.Close(websocket.StatusInternalError, "desk unavailable")
+		k.conn.Close(websocket.StatusInternalError, "desk unavailable")
 		return
 	}
 	defer ds.Close()
+	k.readText(func(data []byte) { ds.Handle(k.ctx, data) })
+}
+
+// socket is an accepted WebSocket of ours (the desk, the wallboard): its
+// outbox writer and the session's revalidation run until close.
+type socket struct {
+	conn   *websocket.Conn
+	out    *outbox
+	ctx    context.Context // ends when the socket does
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// openSocket accepts the WebSocket and starts the writer and the
+// revalidation (ending it when the session loses role); nil when Accept
+// failed (it has answered).
+func (s *Server) openSocket(w http.ResponseWriter, r *http.Request, sess *auth.Session, role, what string) *socket {
+	conn, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return nil
+	}
+	conn.SetReadLimit(maxWSMessage)
+	k := &socket{conn: conn, out: &outbox{ch: make(chan desk.Msg, outboxSize), gone: make(chan struct{})}}
+	k.ctx, k.cancel = context.WithCancel(r.Context())
+	k.run(func() { k.out.write(k.ctx, conn) })
+	k.run(func() { s.revalidate(k.ctx, sess, k.out, role, what) })
+	return k
+}
+
+// run starts fn on a goroutine the socket owns; fn returning ends the
+// socket.
+func (k *socket) run(fn func()) {
+	k.wg.Go(func() {
+		defer k.cancel()
+		fn()
+	})
+}
+
+// readText hands each text message to handle until the socket ends; other
+// frames get an error back.
+func (k *socket) readText(handle func(data []byte)) {
 	for {
-		typ, data, err := conn.Read(ctx)
+		typ, data, err := k.conn.Read(k.ctx)
 		if err != nil {
 			return
 		}
 		if typ != websocket.MessageText {
-			out.Send(desk.Msg{"type": "error", "message": "send JSON text messages"})
+			k.out.Send(desk.Msg{"type": "error", "message": "send JSON text messages"})
 			continue
 		}
-		ds.Handle(ctx, data)
+		handle(data)
 	}
+}
+
+// close ends the socket and waits for its goroutines.
+func (k *socket) close() {
+	k.cancel()
+	k.conn.CloseNow()
+	k.wg.Wait()
 }
 
 // revalidate ends the connection (via out.Close) once the session is gone

@@ -6,10 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
-
-	"github.com/coder/websocket"
 
 	"hotline/acd"
 	"hotline/auth"
@@ -198,30 +195,14 @@ func (s *Server) wallboardWS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusConflict, "your tenant has no queues")
 		return
 	}
-	conn, err := websocket.Accept(w, r, nil)
-	if err != nil {
+	k := s.openSocket(w, r, sess, auth.RoleSupervisor, "the wallboard")
+	if k == nil {
 		return
 	}
-	conn.SetReadLimit(maxWSMessage)
-	ctx, cancel := context.WithCancel(r.Context())
-	out := &outbox{ch: make(chan desk.Msg, outboxSize), gone: make(chan struct{})}
-	var wg sync.WaitGroup
-	defer func() {
-		cancel()
-		conn.CloseNow()
-		wg.Wait()
-	}()
-	wg.Go(func() {
-		defer cancel()
-		out.write(ctx, conn)
-	})
-	wg.Go(func() {
-		defer cancel()
-		s.revalidate(ctx, sess, out, auth.RoleSupervisor, "the wallboard")
-	})
-	wg.Go(func() {
+	defer k.close()
+	ctx, out := k.ctx, k.out
+	k.run(func() {
 		// Monitoring requests; reading also notices the close.
-		defer cancel()
 		sup := desk.Identity{ID: queue.AgentID(p.UserID), Username: p.Username, DisplayName: sess.DisplayName, Tenant: p.TenantID}
 		var mon *desk.Monitor
 		defer func() {
@@ -229,19 +210,11 @@ func (s *Server) wallboardWS(w http.ResponseWriter, r *http.Request) {
 				mon.Stop("supervisor-left")
 			}
 		}()
-		for {
-			typ, data, err := conn.Read(ctx)
-			if err != nil {
-				return
-			}
-			if typ != websocket.MessageText {
-				out.Send(desk.Msg{"type": "error", "message": "send JSON text messages"})
-				continue
-			}
+		k.readText(func(data []byte) {
 			if err := s.boardRequest(&mon, sup, data, out); err != nil {
 				out.Send(desk.Msg{"type": "error", "message": err.Error()})
 			}
-		}
+		})
 	})
 
 	nm := &names{s: s, tenant: p.TenantID}
