@@ -39,7 +39,6 @@ func resample(x []float64, inRate, outRate int) []float64 {
 
 	taps := 2 * k
 	bank := make([]float64, (phases+1)*taps)
-	i0 := besselI0(resampleKaiserBeta)
 	for p := 0; p <= phases; p++ {
 		frac := float64(p) / float64(phases)
 		row := bank[p*taps : (p+1)*taps]
@@ -50,9 +49,7 @@ func resample(x []float64, inRate, outRate int) []float64 {
 			if math.Abs(xx) >= half {
 				continue
 			}
-			r := xx / half
-			w := besselI0(resampleKaiserBeta*math.Sqrt(1-r*r)) / i0
-			row[j] = 2 * fc * sinc(2*fc*xx) * w
+			row[j] = WindowedSinc(xx, fc, xx/half, resampleKaiserBeta)
 			sum += row[j]
 		}
 		// Unity DC gain per phase, otherwise the small ripple of the
@@ -84,6 +81,15 @@ func resample(x []float64, inRate, outRate int) []float64 {
 		out[n] = acc
 	}
 	return out
+}
+
+// WindowedSinc is one tap of a Kaiser-windowed sinc low-pass: the ideal
+// low-pass impulse response for a cut-off of fc cycles per sample at
+// distance x samples, weighted by the Kaiser window (shape beta) at r, the
+// position in the window from -1 to 1. Filter designers here and in the
+// WebRTC leg's streaming resampler share it.
+func WindowedSinc(x, fc, r, beta float64) float64 {
+	return 2 * fc * sinc(2*fc*x) * besselI0(beta*math.Sqrt(1-r*r)) / besselI0(beta)
 }
 
 func sinc(x float64) float64 {

@@ -1,15 +1,20 @@
 package webrtc
 
-import "math"
+import (
+	"math"
+
+	"hotline/media"
+)
 
 // Rate conversion between the telephone side (8 kHz) and Opus (48 kHz), a
 // factor of 6 each way, on the packet path: streaming (filter state
 // carries across packets, so frame edges do not click), preallocated, no
 // allocation per packet.
 //
-// media/resample.go designs a similar Kaiser-windowed sinc but converts a
-// whole prompt at once into new slices, which fits load time and not a
-// 50-packets-a-second path; the filter here is designed once per leg.
+// media/resample.go converts a whole prompt at once into new slices, which
+// fits load time and not a 50-packets-a-second path; the filter here is
+// designed once per leg from the same Kaiser-windowed sinc
+// (media.WindowedSinc).
 //
 // One low-pass serves both directions. Upsampling by 6 needs it to remove
 // the images of the 0-4 kHz band (the first one mirrors 3.4 kHz to
@@ -32,41 +37,19 @@ func lowPass() [filterTaps]float32 {
 	var h [filterTaps]float32
 	fc := filterCutoffHz / opusRate // cycles per 48 kHz sample
 	mid := float64(filterTaps-1) / 2
-	i0 := besselI0(filterBeta)
 	var (
 		sum  float64
 		vals [filterTaps]float64
 	)
 	for i := range vals {
 		x := float64(i) - mid
-		r := x / (mid + 1)
-		w := besselI0(filterBeta*math.Sqrt(1-r*r)) / i0
-		v := 2 * fc * w
-		if x != 0 {
-			v = math.Sin(2*math.Pi*fc*x) / (math.Pi * x) * w
-		}
-		vals[i] = v
-		sum += v
+		vals[i] = media.WindowedSinc(x, fc, x/(mid+1), filterBeta)
+		sum += vals[i]
 	}
 	for i, v := range vals {
 		h[i] = float32(v / sum)
 	}
 	return h
-}
-
-// besselI0 is the zeroth-order modified Bessel function of the first kind
-// (power series), for the Kaiser window.
-func besselI0(x float64) float64 {
-	sum, term := 1.0, 1.0
-	q := x * x / 4
-	for k := 1; k < 64; k++ {
-		term *= q / float64(k*k)
-		sum += term
-		if term < sum*1e-12 {
-			break
-		}
-	}
-	return sum
 }
 
 // upsampler converts 8 kHz frames of up to maxIn samples to 48 kHz.
