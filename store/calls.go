@@ -141,6 +141,17 @@ func (s *Store) GetCall(ctx context.Context, tenantID string, id uuid.UUID) (*Ca
 	return c, nil
 }
 
+// collectCalls reads every row of a query over callColumns.
+func collectCalls(rows pgx.Rows) ([]CallRecord, error) {
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (CallRecord, error) {
+		c, err := scanCall(r)
+		if err != nil {
+			return CallRecord{}, err
+		}
+		return *c, nil
+	})
+}
+
 // ListCalls returns a tenant's most recent calls, newest first. limit <= 0
 // means 100; it is capped at 1000 so an API client cannot load the whole CDR.
 func (s *Store) ListCalls(ctx context.Context, tenantID string, limit int) ([]CallRecord, error) {
@@ -153,13 +164,7 @@ func (s *Store) ListCalls(ctx context.Context, tenantID string, limit int) ([]Ca
 	if err != nil {
 		return nil, fmt.Errorf("store: list calls of tenant %q: %w", tenantID, err)
 	}
-	calls, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (CallRecord, error) {
-		c, err := scanCall(r)
-		if err != nil {
-			return CallRecord{}, err
-		}
-		return *c, nil
-	})
+	calls, err := collectCalls(rows)
 	if err != nil {
 		return nil, fmt.Errorf("store: list calls of tenant %q: %w", tenantID, err)
 	}

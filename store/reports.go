@@ -632,13 +632,7 @@ func (s *Store) SearchCalls(ctx context.Context, tenantID string, f CallFilter) 
 	if err != nil {
 		return nil, fmt.Errorf("store: search calls of tenant %q: %w", tenantID, err)
 	}
-	calls, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (CallRecord, error) {
-		c, err := scanCall(r)
-		if err != nil {
-			return CallRecord{}, err
-		}
-		return *c, nil
-	})
+	calls, err := collectCalls(rows)
 	if err != nil {
 		return nil, fmt.Errorf("store: search calls of tenant %q: %w", tenantID, err)
 	}
