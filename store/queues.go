@@ -253,8 +253,7 @@ func jsonData(m map[string]string) (string, error) {
 
 // QueueEntries lists a call's queue entries in the order it entered them.
 func (s *Store) QueueEntries(ctx context.Context, tenantID string, callID uuid.UUID) ([]QueueEntry, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, tenant_id, call_id, queue, entered_at, offered_at, answered_at,
-			coalesce(agent_id, ''), left_at, coalesce(outcome, ''), coalesce(wait_ms, 0)
+	rows, err := s.pool.Query(ctx, `SELECT `+queueEntryColumns+`
 		FROM queue_entries WHERE tenant_id = $1 AND call_id = $2 ORDER BY entered_at, id`, tenantID, callID)
 	if err != nil {
 		return nil, fmt.Errorf("queue entries: %w", err)
@@ -262,25 +261,35 @@ func (s *Store) QueueEntries(ctx context.Context, tenantID string, callID uuid.U
 	defer rows.Close()
 	var out []QueueEntry
 	for rows.Next() {
-		var e QueueEntry
-		var offered, answered, left *time.Time
-		var ms int64
-		if err := rows.Scan(&e.ID, &e.TenantID, &e.CallID, &e.Queue, &e.EnteredAt, &offered, &answered,
-			&e.AgentID, &left, &e.Outcome, &ms); err != nil {
+		e, err := scanQueueEntry(rows)
+		if err != nil {
 			return nil, fmt.Errorf("queue entries: %w", err)
 		}
-		for _, p := range []struct {
-			src *time.Time
-			dst *time.Time
-		}{{offered, &e.OfferedAt}, {answered, &e.AnsweredAt}, {left, &e.LeftAt}} {
-			if p.src != nil {
-				*p.dst = *p.src
-			}
-		}
-		e.Wait = time.Duration(ms) * time.Millisecond
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// queueEntryColumns are the columns scanQueueEntry reads.
+const queueEntryColumns = `id, tenant_id, call_id, queue, entered_at, offered_at, answered_at,
+	coalesce(agent_id, ''), left_at, coalesce(outcome, ''), coalesce(wait_ms, 0)`
+
+// scanQueueEntry reads a row of queueEntryColumns.
+func scanQueueEntry(rows pgx.Rows) (QueueEntry, error) {
+	var e QueueEntry
+	var offered, answered, left *time.Time
+	var ms int64
+	if err := rows.Scan(&e.ID, &e.TenantID, &e.CallID, &e.Queue, &e.EnteredAt, &offered, &answered,
+		&e.AgentID, &left, &e.Outcome, &ms); err != nil {
+		return QueueEntry{}, err
+	}
+	for _, p := range []struct{ src, dst *time.Time }{{offered, &e.OfferedAt}, {answered, &e.AnsweredAt}, {left, &e.LeftAt}} {
+		if p.src != nil {
+			*p.dst = *p.src
+		}
+	}
+	e.Wait = time.Duration(ms) * time.Millisecond
+	return e, nil
 }
 
 // QueueLog returns a tenant's queue log in order, oldest first, up to limit

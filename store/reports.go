@@ -665,27 +665,17 @@ func (s *Store) SearchCalls(ctx context.Context, tenantID string, f CallFilter) 
 // each, rather than one per call.
 
 func (s *Store) matchStints(ctx context.Context, tenantID string, ids []uuid.UUID, at map[uuid.UUID]*CallMatch) error {
-	rows, err := s.pool.Query(ctx, `SELECT id, tenant_id, call_id, queue, entered_at, offered_at, answered_at,
-			coalesce(agent_id, ''), left_at, coalesce(outcome, ''), coalesce(wait_ms, 0)
+	rows, err := s.pool.Query(ctx, `SELECT `+queueEntryColumns+`
 		FROM queue_entries WHERE tenant_id = $1 AND call_id = ANY($2) ORDER BY entered_at, id`, tenantID, ids)
 	if err != nil {
 		return fmt.Errorf("store: search calls: queue entries: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var e QueueEntry
-		var offered, answered, left *time.Time
-		var ms int64
-		if err := rows.Scan(&e.ID, &e.TenantID, &e.CallID, &e.Queue, &e.EnteredAt, &offered, &answered,
-			&e.AgentID, &left, &e.Outcome, &ms); err != nil {
+		e, err := scanQueueEntry(rows)
+		if err != nil {
 			return fmt.Errorf("store: search calls: queue entries: %w", err)
 		}
-		for _, p := range []struct{ src, dst *time.Time }{{offered, &e.OfferedAt}, {answered, &e.AnsweredAt}, {left, &e.LeftAt}} {
-			if p.src != nil {
-				*p.dst = *p.src
-			}
-		}
-		e.Wait = time.Duration(ms) * time.Millisecond
 		m := at[e.CallID]
 		m.Stints = append(m.Stints, e)
 	}
