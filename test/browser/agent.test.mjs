@@ -18,11 +18,11 @@
 // then type the commands (call NUMBER, hold, unhold, mute, unmute, dtmf, consult USER, complete) as the
 // Go side would; with ROLE=consultee: available, hangup.
 
-import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import { emit, launch, log, signIn, waitFor as waitForPage } from './lib.mjs';
 
 const base = process.env.HOTLINE_URL;
 if (!base) {
@@ -39,13 +39,6 @@ const password = process.env.AGENT_PASSWORD || 'alice-demo';
 // attended transfer goes to; "wallboard" is a supervisor on /wallboard.
 const role = process.env.ROLE || 'agent';
 
-function emit(event, data = {}) {
-  process.stdout.write(`@@${event} ${JSON.stringify(data)}\n`);
-}
-
-function log(...args) {
-  console.error(new Date().toISOString().slice(11, 23), ...args);
-}
 
 // ---- commands from the Go side ----
 
@@ -100,16 +93,11 @@ function toneWAV(file, hz, seconds = 10, rate = 48000) {
 
 // ---- the test ----
 
-async function waitFor(page, fn, arg, what, timeout = 20000) {
-  try {
-    await page.waitForFunction(fn, arg, { timeout, polling: 100 });
-  } catch (err) {
-    const st = await page.evaluate(() => ({
-      state: window.hotlineTest?.state, call: window.hotlineTest?.call,
-      received: window.hotlineTest?.received.slice(-8), errors: document.getElementById('errors')?.innerText,
-    })).catch(() => ({}));
-    throw new Error(`timed out waiting for ${what}: page ${JSON.stringify(st)}`);
-  }
+function waitFor(page, fn, arg, what, timeout = 20000) {
+  return waitForPage(page, fn, arg, what, timeout, () => ({
+    state: window.hotlineTest?.state, call: window.hotlineTest?.call,
+    received: window.hotlineTest?.received.slice(-8), errors: document.getElementById('errors')?.innerText,
+  }));
 }
 
 // consultee is the second agent: on break until told, then available; it
@@ -147,11 +135,7 @@ async function consultee(page) {
 // board showing an agent on a call with the caller, then the abandon count
 // of general when told.
 async function wallboard(page) {
-  await page.goto(base + '/wallboard');
-  await page.getByLabel('Tenant').fill(tenant);
-  await page.getByLabel('Username').fill(user);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await signIn(page, base + '/wallboard', tenant, user, password);
   await waitFor(page, () => window.hotlineBoard && window.hotlineBoard.received > 0, null, 'the first board');
   emit('ready');
   const caller = await expectCommand('oncall');
@@ -181,17 +165,10 @@ async function wallboard(page) {
 async function main() {
   const wav = path.join(outDir, `tone-${toneHz}-${role}.wav`);
   toneWAV(wav, toneHz);
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: process.env.HEADFUL !== '1',
-    args: [
-      ...(process.env.HEADFUL === '1' ? [] : ['--headless=new']),
-      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-audio-capture=${wav}`, '--autoplay-policy=no-user-gesture-required',
-    ],
-  });
+  const browser = await launch([
+    '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+    `--use-file-for-fake-audio-capture=${wav}`, '--autoplay-policy=no-user-gesture-required',
+  ]);
   const pageLog = fs.createWriteStream(path.join(outDir, `page-${role}.log`));
   try {
     const context = await browser.newContext({ viewport: { width: 1100, height: 820 } });
@@ -205,11 +182,7 @@ async function main() {
     }
 
     // Log in.
-    await page.goto(base + '/');
-    await page.getByLabel('Tenant').fill(tenant);
-    await page.getByLabel('Username').fill(user);
-    await page.getByLabel('Password').fill(password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, base + '/', tenant, user, password);
     await waitFor(page, () => window.hotlineTest && window.hotlineTest.connected
       && window.hotlineTest.received.some((m) => m.type === 'hello'), null, 'the hello message');
     await page.screenshot({ path: path.join(outDir, 'desk-idle.png') });

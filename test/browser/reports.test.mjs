@@ -15,10 +15,10 @@
 //   SUPER_TENANT, SUPER_USER, SUPER_PASSWORD   (default demo / sam / sam-demo)
 //   HEADFUL=1     show the browser (needs a display)
 
-import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { emit, launch, log, signIn, waitFor as waitForPage } from './lib.mjs';
 
 const base = process.env.HOTLINE_URL;
 const caller = process.env.CALLER;
@@ -33,33 +33,20 @@ const tenant = process.env.SUPER_TENANT || 'demo';
 const user = process.env.SUPER_USER || 'sam';
 const password = process.env.SUPER_PASSWORD || 'sam-demo';
 
-function emit(event, data = {}) {
-  process.stdout.write(`@@${event} ${JSON.stringify(data)}\n`);
-}
-
-function log(...args) {
-  console.error(new Date().toISOString().slice(11, 23), ...args);
-}
-
 async function waitFor(page, fn, arg, what, timeout = 20000) {
   try {
-    await page.waitForFunction(fn, arg, { timeout, polling: 100 });
-  } catch {
-    const st = await page.evaluate(() => ({
+    await waitForPage(page, fn, arg, what, timeout, () => ({
       loads: window.hotlineReports?.loads, errors: document.getElementById('errors')?.innerText,
       search: document.getElementById('search-status')?.innerText,
-    })).catch(() => ({}));
+    }));
+  } catch (err) {
     await page.screenshot({ path: path.join(outDir, 'reports-failed.png'), fullPage: true }).catch(() => {});
-    throw new Error(`timed out waiting for ${what}: page ${JSON.stringify(st)}`);
+    throw err;
   }
 }
 
 async function run(page) {
-  await page.goto(base + '/reports');
-  await page.getByLabel('Tenant').fill(tenant);
-  await page.getByLabel('Username').fill(user);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await signIn(page, base + '/reports', tenant, user, password);
   await waitFor(page, () => window.hotlineReports && window.hotlineReports.loads > 0, null, 'the first reports');
 
   // One queue: pick it and wait for the reports to load again.
@@ -123,15 +110,7 @@ async function run(page) {
 }
 
 async function main() {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: process.env.HEADFUL !== '1',
-    args: [
-      ...(process.env.HEADFUL === '1' ? [] : ['--headless=new']),
-      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    ],
-  });
+  const browser = await launch();
   const pageLog = fs.createWriteStream(path.join(outDir, 'page-reports.log'));
   try {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
