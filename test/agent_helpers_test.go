@@ -405,6 +405,9 @@ type agentCall struct {
 	browser *fakeBrowser // the agent's browser, sending 1 kHz
 	id      string       // the call's id
 	talk    float64      // the agent's tone level at the caller
+	// connected is when the agent's desk said "connected": the bridge,
+	// and the call's recording, start then.
+	connected time.Time
 }
 
 // answerCall places a demo call to the general queue and has agent (at
@@ -420,6 +423,7 @@ func answerCall(t testing.TB, srv *server, agent *deskClient) agentCall {
 	c.browser = newFakeBrowser(t)
 	agent.send(map[string]any{"type": "webrtc_answer", "call": c.id, "sdp": c.browser.answer(t, wo["sdp"].(string))})
 	agent.expect("connected", 10*time.Second, nil)
+	c.connected = time.Now()
 	wantTone(t, agent.name+" hears the caller", c.browser.recent(t, 4000, 10*time.Second), 440, 1000)
 	c.talk = callerHearsTone(t, "the caller hears "+agent.name, c.ua, 1000, 440)
 	return c

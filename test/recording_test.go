@@ -172,10 +172,13 @@ func TestRecordingSurvivesKill(t *testing.T) {
 	alice := demoDesk(t, srv, "alice", true)
 	c := answerCall(t, srv, alice)
 	ua, callID := c.ua, c.id
-	// The recording starts at the answer, about a second before the
-	// tones have been checked both ways.
-	connected := time.Now().Add(-time.Second)
-	time.Sleep(2 * time.Second)
+	connected := c.connected
+	time.Sleep(1500 * time.Millisecond)
+	// Both directions still flow right before the kill (a loaded machine
+	// can stall the test's caller), so the recording's last second holds
+	// them.
+	wantTone(t, "alice still hears the caller", c.browser.recent(t, 4000, 10*time.Second), 440, 1000)
+	callerHearsTone(t, "the caller still hears alice", ua, 1000, 440)
 
 	killed := time.Now()
 	srv.kill9(t)

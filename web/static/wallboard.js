@@ -192,6 +192,15 @@ function pct(x) {
   return x == null ? '—' : `${Math.round(x * 100)}%`;
 }
 
+// counting is a cell showing the time since start (ms since the epoch;
+// null: nothing to count), kept current by tick.
+function counting(start, cls) {
+  if (start == null) return cell(fmt(0), cls);
+  const td = cell(fmt(Date.now() - start), cls);
+  td.dataset.since = String(start);
+  return td;
+}
+
 function cell(text, cls) {
   const td = document.createElement('td');
   td.textContent = text;
@@ -220,7 +229,7 @@ function render() {
     tr.append(
       cell(q.name),
       cell(String(q.waiting), q.waiting > 0 ? 'num alert' : 'num'),
-      cell(fmt(q.waiting ? q.longest_wait_ms + serverAge : 0), 'num'),
+      counting(q.waiting ? Date.now() - serverAge - q.longest_wait_ms : null, 'num'),
       slCell(q),
       cell(String(q.answered), 'num'),
       cell(String(q.abandoned), q.abandoned ? 'num alert' : 'num'),
@@ -244,7 +253,7 @@ function render() {
     const stc = document.createElement('td');
     stc.append(st);
     const current = a.caller ? (a.consult ? `consulted about ${a.caller}` : a.caller) : '';
-    tr.append(cell(a.display_name || a.username), stc, cell(fmt(Date.now() - Date.parse(a.since)), 'num since'),
+    tr.append(cell(a.display_name || a.username), stc, counting(Date.parse(a.since), 'num since'),
       cell(current), cell(a.queue || ''), cell(String(a.calls_today), 'num'), monitorCell(a));
     return tr;
   });
@@ -253,8 +262,14 @@ function render() {
   $('updated').textContent = `updated ${new Date(b.at).toLocaleTimeString()}`;
 }
 
-// Times count between messages.
-setInterval(render, 1000);
+// Times count between messages without rebuilding the tables: a row
+// rebuilt under the pointer would swallow a click on its buttons.
+function tick() {
+  for (const td of document.querySelectorAll('td[data-since]')) {
+    td.textContent = fmt(Date.now() - Number(td.dataset.since));
+  }
+}
+setInterval(tick, 1000);
 
 $('login-form').addEventListener('submit', async (e) => {
   e.preventDefault();
