@@ -6,6 +6,7 @@ package call
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -44,6 +45,24 @@ type EventSink interface {
 	CallEvent(e Event)
 }
 
+// State is a call's signalling state, named as ARI names a channel's.
+type State string
+
+const (
+	StateDown    State = "Down"    // outbound, nothing sent or heard yet
+	StateRing    State = "Ring"    // inbound, not answered
+	StateRinging State = "Ringing" // outbound, the far end rings; or inbound after we sent 180
+	StateUp      State = "Up"      // answered
+)
+
+// Leg is the signalling side of a call (sip sets it). Answer and Ring act
+// on an inbound call whose route left answering to its handler (an ARI
+// application); on an answered or outbound call Answer is a no-op.
+type Leg interface {
+	Answer() error
+	Ring() error
+}
+
 // Info is what is known about a call when it arrives.
 type Info struct {
 	ID         string
@@ -56,6 +75,8 @@ type Info struct {
 	SourceAddr string
 	Codec      string
 	Started    time.Time
+	// Outbound is true for calls Hotline placed (originate).
+	Outbound bool
 }
 
 // Call is one call in progress.
@@ -76,6 +97,10 @@ type Call struct {
 	answered time.Time
 	pending  []media.Digit // digits read from media but not yet consumed
 	lastSrc  string        // how the last consumed digit arrived
+	state    State
+	leg      Leg
+	watchers map[int]func(State)
+	nextW    int
 }
 
 // Config is what New needs besides the call's Info.
@@ -85,6 +110,10 @@ type Config struct {
 	Music   *media.Prompt
 	Events  EventSink
 	Now     func() time.Time
+	// Leg answers and rings; nil: the call is answered by its owner.
+	Leg Leg
+	// State is the initial state; "": Ring (an inbound call).
+	State State
 }
 
 // New creates a call whose lifetime is bounded by parent. The call ends when
@@ -95,7 +124,13 @@ func New(parent context.Context, info Info, cfg Config) *Call {
 	if now == nil {
 		now = time.Now
 	}
+	st := cfg.State
+	if st == "" {
+		st = StateRing
+	}
 	return &Call{
+		state:   st,
+		leg:     cfg.Leg,
 		Info:    info,
 		ctx:     ctx,
 		cancel:  cancel,
@@ -124,11 +159,85 @@ func (c *Call) Cause() *Cause {
 	return nil
 }
 
-// MarkAnswered records the answer time.
+// MarkAnswered records the answer time and moves the call to Up.
 func (c *Call) MarkAnswered(at time.Time) {
 	c.mu.Lock()
 	c.answered = at
 	c.mu.Unlock()
+	c.SetState(StateUp)
+}
+
+// State is the call's signalling state.
+func (c *Call) State() State {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state
+}
+
+// SetState changes the state and tells the watchers (in the caller's
+// goroutine: watchers must not block). Setting the current state is a no-op.
+func (c *Call) SetState(st State) {
+	c.mu.Lock()
+	if c.state == st {
+		c.mu.Unlock()
+		return
+	}
+	c.state = st
+	ws := make([]func(State), 0, len(c.watchers))
+	for _, f := range c.watchers {
+		ws = append(ws, f)
+	}
+	c.mu.Unlock()
+	for _, f := range ws {
+		f(st)
+	}
+}
+
+// Watch calls f on every state change until the returned func is called.
+func (c *Call) Watch(f func(State)) (stop func()) {
+	c.mu.Lock()
+	if c.watchers == nil {
+		c.watchers = make(map[int]func(State))
+	}
+	id := c.nextW
+	c.nextW++
+	c.watchers[id] = f
+	c.mu.Unlock()
+	return func() {
+		c.mu.Lock()
+		delete(c.watchers, id)
+		c.mu.Unlock()
+	}
+}
+
+// ErrNoLeg is returned by Answer and Ring on a call without signalling
+// control (a test call, or one whose owner answers it).
+var ErrNoLeg = errors.New("call has no signalling leg")
+
+// Answer answers a ringing inbound call; answering an answered call is a
+// no-op. It fails once the call has ended.
+func (c *Call) Answer() error {
+	if cause := c.Cause(); cause != nil {
+		return cause
+	}
+	if c.State() == StateUp {
+		return nil
+	}
+	if c.leg == nil {
+		return ErrNoLeg
+	}
+	return c.leg.Answer()
+}
+
+// Ring tells an unanswered inbound caller that it rings (180).
+func (c *Call) Ring() error {
+	if cause := c.Cause(); cause != nil {
+		return cause
+	}
+	if c.leg == nil {
+		return ErrNoLeg
+	}
+	return c.leg.Ring()
 }
 
 // Answered is when the call was answered (zero if never).
