@@ -50,6 +50,9 @@ type Route struct {
 	InbandDTMF bool
 	// AnswerDelay rings this long before answering.
 	AnswerDelay time.Duration
+	// DeferAnswer leaves answering to Run (through call.Call.Answer), as an
+	// ARI application does: the caller hears nothing until then.
+	DeferAnswer bool
 	// Run runs the call's flow; the server hangs up when it returns.
 	Run func(c *call.Call)
 }
