@@ -53,7 +53,12 @@ var resourceOrder = []struct {
 }{
 	{"asterisk", "Asterisk resources", []any{AsteriskInfo{}, BuildInfo{}, SystemInfo{}, ConfigInfo{}, SetID{}, StatusInfo{}, Variable{}}},
 	{"applications", "Stasis application resources", []any{Application{}}},
-	{"channels", "Channel resources", []any{Channel{}, CallerID{}, DialplanCEP{}}},
+	{"endpoints", "Endpoint resources", []any{Endpoint{}}},
+	{"channels", "Channel resources", []any{Channel{}, CallerID{}, DialplanCEP{}, Variable{}, Playback{}, LiveRecording{}}},
+	{"bridges", "Bridge resources", []any{Bridge{}, Playback{}, LiveRecording{}}},
+	{"recordings", "Recording resources", []any{StoredRecording{}, LiveRecording{}}},
+	{"sounds", "Sound resources", []any{Sound{}, FormatLangPair{}}},
+	{"playbacks", "Playback control resources", []any{Playback{}}},
 	{"events", "WebSocket resource", eventModels()},
 }
 
@@ -68,13 +73,25 @@ func eventModels() []any {
 }
 
 func (s *Server) operations() []operation {
+	var ops []operation
+	ops = append(ops, s.baseOperations()...)
+	ops = append(ops, s.endpointOperations()...)
+	ops = append(ops, s.channelOperations()...)
+	ops = append(ops, s.bridgeOperations()...)
+	ops = append(ops, s.recordingOperations()...)
+	ops = append(ops, s.soundOperations()...)
+	ops = append(ops, s.playbackOperations()...)
+	return ops
+}
+
+func (s *Server) baseOperations() []operation {
 	app := pathParam("applicationName", "Application's name")
 	source := queryParam("eventSource", "URI for event source (channel:{channelId}, bridge:{bridgeId}, endpoint:{tech}[/{resource}], deviceState:{deviceName}", "string", true, true)
 	return []operation{
 		{Resource: "asterisk", Method: "GET", Path: "/asterisk/info", Nickname: "getInfo", Summary: "Gets Asterisk system information.",
 			ResponseClass: "AsteriskInfo", Params: []param{queryParam("only", "Filter information returned (build, system, config, status)", "string", false, true)},
 			handle: s.info},
-		{Resource: "asterisk", Method: "GET", Path: "/asterisk/variables", Nickname: "getGlobalVar", Summary: "Get the value of a global variable.",
+		{Resource: "asterisk", Method: "GET", Path: "/asterisk/variable", Nickname: "getGlobalVar", Summary: "Get the value of a global variable.",
 			ResponseClass: "Variable", Params: []param{queryParam("variable", "The variable to get", "string", true, false)},
 			Errors: []errorResponse{{400, "Missing variable parameter."}, {404, "Variable not found."}}, handle: s.variable},
 		{Resource: "applications", Method: "GET", Path: "/applications", Nickname: "list", Summary: "List all applications.",
@@ -88,10 +105,6 @@ func (s *Server) operations() []operation {
 			ResponseClass: "Application", Params: []param{app, source},
 			Errors: []errorResponse{{400, "Missing parameter; event source scheme not recognized."}, {404, "Application does not exist."}, {409, "Application not subscribed to event source."}, {422, "Event source does not exist."}},
 			handle: s.subscription},
-		{Resource: "channels", Method: "GET", Path: "/channels", Nickname: "list", Summary: "List all active channels.",
-			ResponseClass: "List[Channel]", handle: s.listChannels},
-		{Resource: "channels", Method: "GET", Path: "/channels/{channelId}", Nickname: "get", Summary: "Channel details.",
-			ResponseClass: "Channel", Params: []param{pathParam("channelId", "Channel's id")}, Errors: []errorResponse{{404, "Channel not found"}}, handle: s.getChannel},
 		{Resource: "events", Method: "GET", Path: "/events", Nickname: "eventWebsocket", Summary: "WebSocket connection for events.",
 			ResponseClass: "Message", Upgrade: true,
 			Params: []param{queryParam("app", "Applications to subscribe to.", "string", true, true),

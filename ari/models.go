@@ -298,7 +298,7 @@ type StatusInfo struct {
 	LastReloadTime Time `json:"last_reload_time"`
 }
 
-// Variable is the answer of GET /asterisk/variables.
+// Variable is the answer of GET /asterisk/variable.
 type Variable struct {
 	Value string `json:"value"`
 }

@@ -21,26 +21,35 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-)
 
-// Calls is what the call side offers the ARI resources: the channels a
-// tenant's applications can see. A nil Calls means there are none yet.
-type Calls interface {
-	Channels(tenant string) []Channel
-	Channel(tenant, id string) (Channel, bool)
-}
+	"hotline/call"
+	"hotline/media"
+)
 
 // Options configure the ARI server.
 type Options struct {
 	Users []User
 	// Hub delivers events; nil: a new one.
-	Hub   *Hub
-	Calls Calls
+	Hub *Hub
+	// Originator places calls for POST /channels; nil: 501.
+	Originator Originator
+	// Sounds resolves sound:, digits:, number:, characters: and tone:
+	// URIs (recording: is resolved here) and serves /sounds; nil: the
+	// Asterisk sounds under DefaultSoundsDir.
+	Sounds *Sounds
+	// Prompts are a tenant's own prompts, which sound: finds first.
+	Prompts func(tenant string) call.Prompts
+	// Music is a tenant's music on hold (nil: silence).
+	Music func(tenant string) *media.Prompt
+	// RecordingsDir holds stored recordings, one directory per tenant.
+	RecordingsDir string
+	// Endpoints lists a tenant's endpoints (trunks, agents).
+	Endpoints func(tenant string) []Endpoint
 	// SystemName and Version show in /asterisk/info (system.version is
 	// what clients print as the Asterisk version).
 	SystemName string
 	Version    string
-	// Globals are the global variables /asterisk/variables answers.
+	// Globals are the global variables /asterisk/variable answers.
 	Globals map[string]string
 	Logger  *slog.Logger
 	// Started is the process start, for /asterisk/info's status.
@@ -52,6 +61,7 @@ type Server struct {
 	opt     Options
 	users   users
 	hub     *Hub
+	reg     *registry
 	handler http.Handler
 }
 
@@ -71,18 +81,30 @@ func New(opt Options) (*Server, error) {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opt.Sounds == nil {
+		opt.Sounds = NewSounds(nil)
+	}
 	if opt.Started.IsZero() {
 		opt.Started = time.Now()
 	}
 	if opt.SystemName == "" {
 		opt.SystemName = "hotline"
 	}
-	s := &Server{opt: opt, users: us, hub: opt.Hub}
+	s := &Server{opt: opt, users: us, hub: opt.Hub, reg: newRegistry()}
 	mux := http.NewServeMux()
 	for _, o := range s.operations() {
 		mux.HandleFunc(o.Method+" /ari"+o.Path, o.handle)
 	}
 	mux.HandleFunc("GET /ari/api-docs/{doc}", s.apiDocs)
+	// Sound ids have slashes (digits/1); the documented path has one
+	// segment, so the router also takes the rest.
+	mux.HandleFunc("GET /ari/sounds/{soundId...}", opt.Sounds.handleGet)
+	// Fixed paths that would otherwise be taken for a channel id.
+	for _, p := range []string{"POST /ari/channels/create", "POST /ari/channels/externalMedia"} {
+		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+			writeError(w, http.StatusNotImplemented, "Not implemented")
+		})
+	}
 	// Everything else of ARI (and device states, mailboxes) answers 501, so
 	// an application learns at once that Hotline lacks it.
 	mux.HandleFunc("/ari/", func(w http.ResponseWriter, r *http.Request) {
@@ -218,33 +240,15 @@ func (s *Server) subscription(w http.ResponseWriter, r *http.Request) {
 func (s *Server) sourceExists(tenant, kind, id string) bool {
 	switch kind {
 	case "channel":
-		if s.opt.Calls == nil {
-			return false
-		}
-		_, ok := s.opt.Calls.Channel(tenant, id)
-		return ok
+		return s.reg.channel(tenant, id) != nil
+	case "bridge":
+		return s.reg.bridge(tenant, id) != nil
+	case "endpoint":
+		return s.endpointExists(tenant, id)
 	case "deviceState":
 		return true
 	}
 	return false
-}
-
-func (s *Server) listChannels(w http.ResponseWriter, r *http.Request) {
-	out := []Channel{}
-	if s.opt.Calls != nil {
-		out = append(out, s.opt.Calls.Channels(tenantOf(r))...)
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-func (s *Server) getChannel(w http.ResponseWriter, r *http.Request) {
-	if s.opt.Calls != nil {
-		if ch, ok := s.opt.Calls.Channel(tenantOf(r), r.PathValue("channelId")); ok {
-			writeJSON(w, http.StatusOK, ch)
-			return
-		}
-	}
-	writeError(w, http.StatusNotFound, "Channel not found")
 }
 
 // userEvent raises a ChannelUserevent for an application, with the JSON

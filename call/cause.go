@@ -12,6 +12,8 @@ const (
 	SideCaller Side = "caller"
 	SideSystem Side = "system"
 	SideAgent  Side = "agent"
+	// SideCallee is the far end of a call Hotline placed.
+	SideCallee Side = "callee"
 )
 
 // Cause is why a call ended or was refused. One value carries every view of
@@ -58,6 +60,29 @@ var (
 	CauseFlowError      = &Cause{Name: "flow-error", Q850: 41, Side: SideSystem}
 	CauseServerError    = &Cause{Name: "server-error", SIPCode: 500, Reason: "Server Internal Error", Q850: 41, Side: SideSystem}
 	CauseSessionExpired = &Cause{Name: "session-expired", Q850: 102, Side: SideSystem}
+)
+
+// The causes an ARI hangup reason names (normal is CauseNormal), and those
+// an outbound call's failure response maps to. Each carries the Q.850 code
+// Asterisk uses for it and, as SIPCode, the response Asterisk's chan_pjsip
+// (hangup_cause2sip) sends for that code when it refuses an unanswered call.
+var (
+	CauseBusy              = &Cause{Name: "busy", SIPCode: 486, Reason: "Busy Here", Q850: 17, Side: SideSystem}
+	CauseNoUserResponse    = &Cause{Name: "no-user-response", SIPCode: 408, Reason: "Request Timeout", Q850: 18, Side: SideSystem} // ARI "timeout"
+	CauseNoAnswer          = &Cause{Name: "no-answer", SIPCode: 480, Reason: "Temporarily Unavailable", Q850: 19, Side: SideSystem}
+	CauseRejected          = &Cause{Name: "rejected", SIPCode: 403, Reason: "Forbidden", Q850: 21, Side: SideSystem}
+	CauseUnallocated       = &Cause{Name: "unallocated", SIPCode: 404, Reason: "Not Found", Q850: 1, Side: SideSystem}
+	CauseNumberIncomplete  = &Cause{Name: "number-incomplete", SIPCode: 484, Reason: "Address Incomplete", Q850: 28, Side: SideSystem}
+	CauseNormalUnspecified = &Cause{Name: "normal-unspecified", SIPCode: 480, Reason: "Temporarily Unavailable", Q850: 31, Side: SideSystem}
+	CauseCongestion        = &Cause{Name: "congestion", SIPCode: 503, Reason: "Service Unavailable", Q850: 34, Side: SideSystem}
+	CauseFailure           = &Cause{Name: "failure", SIPCode: 500, Reason: "Server Internal Error", Q850: 38, Side: SideSystem}
+	CauseCodecMismatch     = &Cause{Name: "codec-mismatch", SIPCode: 488, Reason: "Not Acceptable Here", Q850: 58, Side: SideSystem}
+	CauseInterworking      = &Cause{Name: "interworking", SIPCode: 500, Reason: "Server Internal Error", Q850: 127, Side: SideSystem}
+	// CauseAnsweredElsewhere has no SIPCode of its own: chan_pjsip sends
+	// its default, 603 Decline.
+	CauseAnsweredElsewhere = &Cause{Name: "answered-elsewhere", Q850: 26, Side: SideSystem}
+	// CauseRemoteHangup: the far end of a call Hotline placed hung up (BYE).
+	CauseRemoteHangup = &Cause{Name: "remote-hangup", Q850: 16, Side: SideCallee}
 )
 
 // CauseOf finds the Cause in err's chain, or a server error when none.

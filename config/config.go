@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -189,12 +190,31 @@ type ARIUser struct {
 
 type Trunks struct {
 	Allow []string `yaml:"allow"`
+	// Outbound are the carriers Hotline places calls through (ARI
+	// originate); an application names one as PJSIP/NUMBER@NAME.
+	Outbound []OutboundTrunk `yaml:"outbound"`
 }
 
+// OutboundTrunk is a carrier's SIP address for calls Hotline places.
+type OutboundTrunk struct {
+	Name      string `yaml:"name"`
+	Address   string `yaml:"address"`   // host:port (port default 5060)
+	Transport string `yaml:"transport"` // udp (default) or tcp
+	CallerID  string `yaml:"caller_id"` // default caller ID number
+}
+
+// Number is one of a tenant's inbound numbers. It runs a flow, or goes
+// straight to an ARI application (App, with its Args), which answers the
+// call itself; exactly one of Flow and App is given.
 type Number struct {
 	Number string `yaml:"number"`
 	Flow   string `yaml:"flow"`
-	// AnswerDelay rings this long before the IVR answers (0: at once).
+	// App is an ARI application (docs/ari.md) the call is handed to, as by
+	// Asterisk's Stasis(App, Args...): letters, digits, _ . and -.
+	App  string   `yaml:"app"`
+	Args []string `yaml:"args"`
+	// AnswerDelay rings this long before the IVR answers (0: at once);
+	// flows only, since an application answers when it wants.
 	AnswerDelay Duration `yaml:"answer_delay"`
 }
 
@@ -427,6 +447,23 @@ func Parse(path string, data []byte) (*Config, error) {
 			}
 			t.Allow = append(t.Allow, p)
 		}
+		seenTrunk := map[string]bool{}
+		for j, o := range t.Trunks.Outbound {
+			where := at("trunks", "outbound", strconv.Itoa(j))
+			switch {
+			case o.Name == "" || strings.ContainsAny(o.Name, "/@: "):
+				bad(where, "tenant %s: outbound trunk needs a name without / @ : or spaces", t.ID)
+			case seenTrunk[o.Name]:
+				bad(where, "tenant %s: outbound trunk %q defined twice", t.ID, o.Name)
+			}
+			seenTrunk[o.Name] = true
+			if _, _, err := net.SplitHostPort(o.Address); err != nil && (o.Address == "" || strings.ContainsAny(o.Address, "/ ")) {
+				bad(where, "tenant %s: outbound trunk %q: address %q is not host[:port]", t.ID, o.Name, o.Address)
+			}
+			if o.Transport != "" && o.Transport != "udp" && o.Transport != "tcp" {
+				bad(where, "tenant %s: outbound trunk %q: transport must be udp or tcp", t.ID, o.Name)
+			}
+		}
 		if t.Prompts == "" {
 			bad(at(), "tenant %s: prompts directory missing", t.ID)
 		} else if !filepath.IsAbs(t.Prompts) {
@@ -451,9 +488,9 @@ func Parse(path string, data []byte) (*Config, error) {
 				bad(at("numbers", strconv.Itoa(j), "number"), "number %s already belongs to tenant %s", norm, other)
 			}
 			seenNumber[norm] = t.ID
-			if _, ok := t.Flows[n.Flow]; !ok {
-				bad(at("numbers", strconv.Itoa(j), "flow"), "tenant %s: number %s names flow %q, which is not in flows", t.ID, norm, n.Flow)
-			}
+			checkNumberTarget(t, n, norm, func(keys ...string) int {
+				return at(append([]string{"numbers", strconv.Itoa(j)}, keys...)...)
+			}, bad)
 		}
 		checkQueues(t, func(j int, keys ...string) int {
 			return at(append([]string{"queues", strconv.Itoa(j)}, keys...)...)
@@ -465,6 +502,51 @@ func Parse(path string, data []byte) (*Config, error) {
 		return nil, errs
 	}
 	return cfg, nil
+}
+
+// checkNumberTarget checks that a number names a flow of the tenant or an
+// ARI application, not both.
+func checkNumberTarget(t *Tenant, n Number, norm string, at func(keys ...string) int, bad func(line int, format string, args ...any)) {
+	switch {
+	case n.App != "" && n.Flow != "":
+		bad(at("app"), "tenant %s: number %s has both flow and app; give one (a flow can hand the call to the application with a stasis step)", t.ID, norm)
+		return
+	case n.App == "" && n.Flow == "":
+		bad(at(), "tenant %s: number %s needs a flow or an app (an ARI application)", t.ID, norm)
+		return
+	case n.App != "":
+		if !ValidAppName(n.App) {
+			bad(at("app"), "tenant %s: number %s: invalid application name %q (letters, digits, _ . -, at most %d)", t.ID, norm, n.App, maxAppName)
+		}
+		if n.AnswerDelay != 0 {
+			bad(at("answer_delay"), "tenant %s: number %s: answer_delay is for flows; application %s answers the call itself", t.ID, norm, n.App)
+		}
+		return
+	}
+	if len(n.Args) > 0 {
+		bad(at("args"), "tenant %s: number %s: args are for an app, not a flow", t.ID, norm)
+	}
+	if _, ok := t.Flows[n.Flow]; !ok {
+		bad(at("flow"), "tenant %s: number %s names flow %q, which is not in flows", t.ID, norm, n.Flow)
+	}
+}
+
+// maxAppName bounds an ARI application's name.
+const maxAppName = 128
+
+// ValidAppName reports whether name may name an ARI application: letters,
+// digits, '_', '.' and '-' (the same rule as the ivr package's stasis
+// steps, ivr.ValidAppName), at most 128 characters.
+func ValidAppName(name string) bool {
+	if name == "" || len(name) > maxAppName {
+		return false
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '.' || r == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // checkSpeech validates the speech section. A model directory that is

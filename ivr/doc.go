@@ -74,12 +74,23 @@
 //	  For now holds with music until the caller hangs up, or until timeout
 //	  (then timeout_step, default hang up).
 //
+//	stasis: APP | {app: APP, args: [VALUE, ...], next: STEP, failed: STEP}
+//	next: STEP (optional, here or inside stasis)
+//	  Hands the call to ARI application APP (Env.Stasis), like Asterisk's
+//	  Stasis(): args are ${var} expanded; the flow goes on at next when the
+//	  application continues the call (continueInDialplan; its label, when it
+//	  names a step, wins), at failed (default: next) when the application is
+//	  not connected. STASISSTATUS is set to SUCCESS or FAILED. Without a step
+//	  to go to the call hangs up (cause normal, or unavailable on FAILED).
+//	  APP: letters, digits, _ . -.
+//
 // Validation (ParseFlow, LoadFlow, CheckFiles) reports every problem as
 // FILE:LINE: message: YAML syntax, unknown or duplicate keys, unknown step
 // kinds, two kinds in a step, missing or superfluous next, references to
 // missing steps, bad durations, menu keys, digit counts, times, dates and
-// time zones, unknown prompts (when CheckOptions.PromptExists is set), and
-// loops made only of set/branch/hours/goto steps. Unreachable steps are
+// time zones, unknown prompts (when CheckOptions.PromptExists is set),
+// application names, and loops made only of set/branch/hours/goto steps
+// and stasis failovers. Unreachable steps are
 // warnings ("FILE:LINE: warning: ..."): they do not stop a flow from
 // loading nor count as errors in CheckFiles.
 //

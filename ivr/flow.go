@@ -20,10 +20,11 @@ const (
 	KindHangup Kind = "hangup"
 	KindQueue  Kind = "queue"
 	KindSay    Kind = "say"
+	KindStasis Kind = "stasis"
 )
 
 // kinds is in the order used by error messages.
-var kinds = []Kind{KindPlay, KindMenu, KindGather, KindSet, KindBranch, KindHours, KindGoto, KindHangup, KindQueue, KindSay}
+var kinds = []Kind{KindPlay, KindMenu, KindGather, KindSet, KindBranch, KindHours, KindGoto, KindHangup, KindQueue, KindSay, KindStasis}
 
 // Hangup causes a hangup step may give. The SIP layer maps them to
 // response codes, so the set is closed: a typo must fail the check rather
@@ -72,7 +73,7 @@ type Step struct {
 	Name string
 	Line int
 	Kind Kind
-	Next string // play, gather, set
+	Next string // play, gather, set, say; stasis (optional: "" hangs up)
 
 	Play   *Play
 	Menu   *Menu
@@ -84,6 +85,7 @@ type Step struct {
 	Hangup *Hangup
 	Queue  *Queue
 	Say    *Say
+	Stasis *StasisStep
 }
 
 // Play plays prompts in order.
@@ -182,6 +184,30 @@ type Queue struct {
 	TimeoutStep string        // "" hangs up when Timeout expires
 }
 
+// StasisStep hands the call to an ARI application, like Asterisk's Stasis()
+// dialplan application. The flow continues at the step's Next when the
+// application continues the call (continueInDialplan without a label) and
+// at Failed when the application is not connected (STASISSTATUS=FAILED).
+type StasisStep struct {
+	App  string
+	Args []string // ${var} expanded when the step runs
+	// Failed is where the flow goes when the application is not connected;
+	// "": the step's Next (as in Asterisk, the dialplan goes on), and
+	// without a Next the call hangs up with cause unavailable.
+	Failed string
+
+	hasNext bool // next was given inside stasis:, not beside it
+}
+
+// stasisFailed is where a stasis step goes when the application is not
+// connected: Failed, else the step's Next ("" hangs up).
+func (s *Step) stasisFailed() string {
+	if s.Stasis.Failed != "" {
+		return s.Stasis.Failed
+	}
+	return s.Next
+}
+
 // targets lists the steps s may continue with, in a stable order.
 func (s *Step) targets() []string {
 	var t []string
@@ -215,6 +241,8 @@ func (s *Step) targets() []string {
 		add(s.Hours.OpenStep, s.Hours.ClosedStep)
 	case s.Queue != nil:
 		add(s.Queue.TimeoutStep)
+	case s.Stasis != nil:
+		add(s.Stasis.Failed)
 	}
 	add(s.Goto)
 	return t
@@ -228,6 +256,24 @@ func (s *Step) waits() bool {
 		return true
 	}
 	return false
+}
+
+// instantTargets lists the steps s may continue with at once, without the
+// caller having heard or done anything: all of them for steps that take no
+// time, none for steps that wait or hang up. A stasis step waits for its
+// application, except when the application is not connected: then it goes
+// on to its failed step at once.
+func (s *Step) instantTargets() []string {
+	switch {
+	case s.Kind == "" || s.Kind == KindHangup || s.waits():
+		return nil
+	case s.Stasis != nil:
+		if t := s.stasisFailed(); t != "" {
+			return []string{t}
+		}
+		return nil
+	}
+	return s.targets()
 }
 
 // menuKeys is the order options are listed and checked in.

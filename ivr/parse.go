@@ -471,6 +471,17 @@ func (p *parser) step(f *Flow, sf field) {
 		} else {
 			s.Next = p.ref(*next, what)
 		}
+	case KindStasis:
+		// next may sit beside stasis, like other steps' next, or inside it
+		// (stasis.go); it is optional: without it the call hangs up once
+		// the application lets it go, as at the end of a dialplan.
+		if next != nil {
+			if s.Stasis != nil && s.Stasis.hasNext {
+				p.errorf(next.line, "%s: next given twice (here and inside stasis)", what)
+			} else {
+				s.Next = p.ref(*next, what)
+			}
+		}
 	default:
 		if next != nil {
 			p.errorf(next.line, "%s: next is not used by a %s step%s", what, s.Kind, nextHint[s.Kind])
@@ -486,6 +497,8 @@ func (p *parser) step(f *Flow, sf field) {
 			dst = &s.Gather.Failure
 		}
 		switch {
+		case dst == nil && s.Kind == KindStasis:
+			p.errorf(failure.line, "%s: failure is only used by menu and gather steps (a stasis step's failover is stasis: {failed: STEP})", what)
 		case dst == nil:
 			p.errorf(failure.line, "%s: failure is only used by menu and gather steps", what)
 		case *dst != "":
@@ -535,6 +548,8 @@ func (p *parser) stepKind(s *Step, kf field, what string) {
 		s.Queue = p.queue(kf, what)
 	case KindSay:
 		s.Say = p.say(kf, what)
+	case KindStasis:
+		s.Stasis = p.stasis(s, kf, what)
 	}
 }
 
@@ -1182,12 +1197,14 @@ func (p *parser) checkReachable(f *Flow) {
 }
 
 // checkLoops rejects cycles made only of steps that take no time (set,
-// branch, hours, goto): at run time such a cycle would spin until the step
-// limit without the caller hearing anything. Cycles are strongly connected
-// components of the graph restricted to those steps (Tarjan).
+// branch, hours, goto, and a stasis step's failover when its application is
+// not connected): at run time such a cycle would spin until the step limit
+// without the caller hearing anything. Cycles are strongly connected
+// components of the graph of those instant moves (Step.instantTargets,
+// Tarjan).
 func (p *parser) checkLoops(f *Flow) {
 	instant := func(name string) *Step {
-		if s := f.Steps[name]; s != nil && s.Kind != "" && !s.waits() && s.Kind != KindHangup {
+		if s := f.Steps[name]; s != nil && len(s.instantTargets()) > 0 {
 			return s
 		}
 		return nil
@@ -1203,7 +1220,7 @@ func (p *parser) checkLoops(f *Flow) {
 		stack = append(stack, name)
 		onStack[name] = true
 		selfLoop := false
-		for _, t := range f.Steps[name].targets() {
+		for _, t := range f.Steps[name].instantTargets() {
 			if instant(t) == nil {
 				continue
 			}
@@ -1257,7 +1274,7 @@ func cyclePath(f *Flow, comp []*Step) []string {
 	for len(queue) > 0 {
 		cur := queue[0]
 		queue = queue[1:]
-		for _, t := range f.Steps[cur].targets() {
+		for _, t := range f.Steps[cur].instantTargets() {
 			if !in[t] {
 				continue
 			}

@@ -108,6 +108,15 @@ const (
 	EventSpeechNoInput = "speech_noinput" // neither speech nor a key within the timeout
 	EventSpeechConfirm = "speech_confirm" // choice, answer: asked, yes, no (no also for silence)
 	EventSay           = "say"            // text spoken; spoken=false without a synthesizer
+	// A stasis step: the call enters the ARI application (app, args joined
+	// with ",") and leaves it (app, status SUCCESS or FAILED, next — "" when
+	// the call ended or hangs up —, label when the application gave one,
+	// hangup=true when the call ended in the application, error when the
+	// hand-over failed). A label naming no step of the flow adds
+	// stasis_label (app, label, next) and the flow goes on at next.
+	EventStasis      = "stasis"
+	EventStasisEnd   = "stasis_end"
+	EventStasisLabel = "stasis_label"
 )
 
 // Env is what a call brings to a flow.
@@ -128,6 +137,10 @@ type Env struct {
 	// say steps are skipped (with an event) and low-confidence answers are
 	// not confirmed but rejected.
 	Synthesizer speech.Synthesizer
+	// Stasis runs stasis steps' ARI applications; nil: every stasis step
+	// fails over (STASISSTATUS=FAILED), as when the application is not
+	// connected.
+	Stasis Stasis
 }
 
 // ACD is the call distributor as a queue step sees it: the caller waits in it until
@@ -317,6 +330,8 @@ func (r *runner) exec(s *Step) (string, *Result, error) {
 		return r.queue(s)
 	case KindSay:
 		return s.Next, nil, r.say(s)
+	case KindStasis:
+		return r.stasis(s)
 	}
 	return "", nil, fmt.Errorf("unknown step kind %q", s.Kind)
 }

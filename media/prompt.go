@@ -67,8 +67,32 @@ type Player struct {
 	loop    bool
 	pos     atomic.Int64 // samples handed out so far
 	stopped atomic.Bool
+	paused  atomic.Bool
 	done    chan struct{}
 	once    sync.Once
+}
+
+// Pause holds the playback where it is (the session sends silence) until
+// Resume. ARI's playback control uses it.
+func (pl *Player) Pause() { pl.paused.Store(true) }
+
+// Resume continues a paused playback.
+func (pl *Player) Resume() { pl.paused.Store(false) }
+
+// Restart goes back to the beginning.
+func (pl *Player) Restart() { pl.pos.Store(0) }
+
+// Skip moves the position by d (negative: back), clamped to the prompt.
+func (pl *Player) Skip(d time.Duration) {
+	delta := int64(d / (time.Second / 8000))
+	n := int64(len(pl.prompt.pcm))
+	for {
+		old := pl.pos.Load()
+		v := min(max(old+delta, 0), n)
+		if pl.pos.CompareAndSwap(old, v) {
+			return
+		}
+	}
 }
 
 // NewPlayer returns a Player for p. With loop it restarts seamlessly at the
@@ -109,6 +133,12 @@ func fillFrom[T int16 | byte](pl *Player, src []T, dst []T, silence T) bool {
 	if pl.stopped.Load() || n == 0 {
 		pl.finish()
 		return false
+	}
+	if pl.paused.Load() {
+		for i := range dst {
+			dst[i] = silence
+		}
+		return true
 	}
 	want := int64(len(dst))
 	start := pl.pos.Add(want) - want

@@ -136,6 +136,7 @@ type Session struct {
 	wantConn   bool           // latched: the pacer should connect to dst
 	hold       bool
 	src        Source
+	overlay    Source // mixed over src (a whisper); nil: none
 	seq        uint16
 	ts         uint32 // media clock: +160 every 20 ms whether or not we send
 	gap        bool   // the next audio packet starts a talkspurt: marker bit
@@ -147,6 +148,7 @@ type Session struct {
 	rtcpIn     int // ticks until the next RTCP report
 	dtmf       dtmfSender
 	frame      [frameSamples]int16
+	ovFrame    [frameSamples]int16
 	tx         [txBufSize]byte
 	ctl        [rtcpBufSize]byte
 	cname      [16]byte
@@ -283,6 +285,15 @@ func (s *Session) SetSource(src Source) {
 	s.mu.Unlock()
 }
 
+// SetOverlay mixes src over whatever the session plays (a supervisor's
+// whisper, heard on top of the conversation); nil removes it. It costs a
+// decode and an encode per frame only while set.
+func (s *Session) SetOverlay(src Source) {
+	s.mu.Lock()
+	s.overlay = src
+	s.mu.Unlock()
+}
+
 // Digits delivers received DTMF. It is buffered and never blocks the
 // receive loop: when full, digits are dropped and counted. It is never
 // closed (a closed channel would make every select on it fire with zero
@@ -416,22 +427,40 @@ func (s *Session) produceFrame() ([]byte, uint8) {
 		s.sendEvent()
 		return nil, 0
 	}
-	if s.src == nil {
+	if s.src == nil && s.overlay == nil {
 		s.gap = true
 		return nil, 0
 	}
 	codec := s.remote.Codec
 	payload := s.tx[rtpHeaderLen : rtpHeaderLen+frameSamples]
 	var ok bool
-	if pl, isPlayer := s.src.(*Player); isPlayer {
-		ok = pl.fillPayload(payload, codec)
-	} else if ps, isPayload := s.src.(PayloadSource); isPayload {
-		ok = ps.FillPayload(payload, codec)
-	} else if ok = s.src.ReadFrame(s.frame[:]); ok {
-		encode(codec, payload, s.frame[:])
+	if s.src != nil {
+		if pl, isPlayer := s.src.(*Player); isPlayer {
+			ok = pl.fillPayload(payload, codec)
+		} else if ps, isPayload := s.src.(PayloadSource); isPayload {
+			ok = ps.FillPayload(payload, codec)
+		} else if ok = s.src.ReadFrame(s.frame[:]); ok {
+			encode(codec, payload, s.frame[:])
+		}
+		if !ok {
+			s.src = nil
+		}
+	}
+	if s.overlay != nil {
+		if ok {
+			decode(PayloadType(codec), s.frame[:], payload)
+		} else {
+			clear(s.frame[:])
+		}
+		if s.overlay.ReadFrame(s.ovFrame[:]) {
+			Mix(s.frame[:], s.ovFrame[:])
+			encode(codec, payload, s.frame[:])
+			ok = true
+		} else {
+			s.overlay = nil
+		}
 	}
 	if !ok {
-		s.src = nil
 		s.gap = true
 		return nil, 0
 	}

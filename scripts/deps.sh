@@ -27,6 +27,12 @@ have sipp || want sip-tester
 have baresip || want baresip
 have espeak-ng || want espeak-ng
 have sox || want sox
+# Asterisk's core English prompts (hello-world, digits/, letters/...), 8 kHz
+# 16-bit mono WAV: the ARI sound library (ari/sounds.go) plays sound:,
+# digits:, number: and characters: from them. Debian puts them in
+# /usr/share/asterisk/sounds/en_US_f_Allison (the "en" link belongs to
+# asterisk-core-sounds-en, which ari.Sounds does not need).
+compgen -G '/usr/share/asterisk/sounds/en*/hello-world.wav' >/dev/null || want asterisk-core-sounds-en-wav
 # Speech (speech/pocketsphinx is cgo): the recognizer's headers and library,
 # pkg-config to find them, the US English model, and flite, whose voices
 # the speech tests use as callers (espeak-ng's are a poor stand-in).

@@ -22,26 +22,55 @@ import (
 	"hotline/media"
 )
 
-// dialog is one inbound call's SIP side. Its owner is the goroutine that
-// runs onInvite for it: that goroutine answers, runs the flow, hangs up and
-// writes the end of the CDR.
+// dialog is one call's SIP side, inbound or outbound. Its owner is the
+// goroutine that runs onInvite for an inbound call, or the one Dial starts
+// for an outbound call: that goroutine answers (or places) the call, runs
+// the flow, hangs up and writes the end of the CDR.
 type dialog struct {
 	s         *Server
 	callID    string
 	localTag  string
 	remoteTag string
-	invite    *sipmsg.Request // with our To tag
-	tx        sipmsg.ServerTransaction
-	source    netip.AddrPort
+	outbound  bool
 	transport string
 	localIP   netip.Addr
 
+	// Inbound: the caller's INVITE (with our To tag), its transaction, where
+	// it came from and the session interval it asked for.
+	invite *sipmsg.Request // with our To tag
+	tx     sipmsg.ServerTransaction
+	source netip.AddrPort
+	se     int
+
+	// Outbound: the answered INVITE's client transaction (owner only).
+	inviteTx sipmsg.ClientTransaction
+
+	// What requests we send inside the dialog (BYE, ACK) are built from;
+	// set once the dialog exists (inbound: at the INVITE; outbound: at the
+	// 200).
+	local  *sipmsg.FromHeader // our side, with our tag
+	remote *sipmsg.ToHeader   // the far end, with its tag once known
+	target sipmsg.Uri         // the far end's Contact
+	routes []string           // Route values, in the order to send them
+	dest   string             // host:port the requests go to
+	laddr  sipmsg.Addr        // our socket to send from (zero: sipgo picks)
+
 	mu         sync.Mutex
 	sdp        sdpBuilder
-	offer      *Offer
+	offer      *Offer           // the far end's last SDP (offer inbound, answer outbound)
 	ok         *sipmsg.Response // our 200, resent until ACKed
 	localCSeq  uint32
 	remoteCSeq uint32
+
+	// ansMu orders answering an inbound call (Answer, from any goroutine)
+	// against refusing it (the owner, once the flow gave up); final is the
+	// final response sent, 0 until then.
+	ansMu sync.Mutex
+	final int
+	// answered is closed once an answered call's media and records are
+	// set up (Answer does that outside ansMu, since the state watchers it
+	// runs may call Answer or Ring themselves).
+	answered chan struct{}
 
 	ackOnce     sync.Once
 	ackCh       chan struct{}
@@ -149,7 +178,9 @@ func (s *Server) newCall(req *sipmsg.Request, tx sipmsg.ServerTransaction, early
 		source:    src,
 		transport: req.Transport(),
 		offer:     offer,
+		se:        se,
 		ackCh:     make(chan struct{}),
+		answered:  make(chan struct{}),
 		lateOffer: offer == nil,
 	}
 	d.remoteTag, _ = req.From().Params.Get("tag")
@@ -160,6 +191,19 @@ func (s *Server) newCall(req *sipmsg.Request, tx sipmsg.ServerTransaction, early
 	inv := req.Clone()
 	inv.To().Params.Add("tag", d.localTag)
 	d.invite = inv
+	local := inv.To().AsFrom()
+	remote := inv.From().AsTo()
+	d.local, d.remote = &local, &remote
+	d.target = *inv.From().Address.Clone()
+	if ct := inv.Contact(); ct != nil {
+		d.target = *ct.Address.Clone()
+	}
+	for _, rr := range inv.GetHeaders("Record-Route") {
+		d.routes = append(d.routes, rr.Value())
+	}
+	// Symmetric signalling: the caller's source is reachable even when its
+	// Contact holds a private address.
+	d.dest = src.String()
 
 	sess, err := s.media.NewSession(media.SessionConfig{
 		CallID: callUUID.String(),
@@ -201,6 +245,7 @@ func (s *Server) newCall(req *sipmsg.Request, tx sipmsg.ServerTransaction, early
 		Prompts: route.Prompts,
 		Music:   route.Music,
 		Events:  s.rec,
+		Leg:     d,
 	})
 	d.call = c
 
@@ -241,53 +286,122 @@ func (s *Server) newCall(req *sipmsg.Request, tx sipmsg.ServerTransaction, early
 		}
 	})
 
-	code := d.answer(route.AnswerDelay, se)
-	if code == 200 {
-		now := time.Now()
-		c.MarkAnswered(now)
-		s.rec.CallAnswered(info.ID, now)
-		if offer != nil {
-			sess.SetRemote(remoteOf(offer))
-		}
-		sess.Start()
-		go d.awaitAck()
-		log.Info("call answered", "from", info.From, "did", info.To, "codec", codec)
+	if route.DeferAnswer {
+		// The flow answers (or rings, or refuses) through the call's Leg
+		// when it chooses; the caller hears nothing until then.
 		route.Run(c)
-		// The flow ended by itself (hangup step, end of flow): we hang up.
-		c.Hangup(call.CauseNormal)
+	} else if d.ringThenAnswer(route.AnswerDelay) == nil {
+		route.Run(c)
 	}
+	// The flow ended by itself (hangup step, end of flow): we hang up.
+	c.Hangup(call.CauseNormal)
 	cause := c.Cause()
+	code := d.finish(cause)
 	if code == 200 && cause.Side != call.SideCaller {
 		d.sendBye(cause)
 	}
 	stats := sess.Stats()
 	sess.Close()
-	if code != 200 {
-		cause = call.CauseOf(context.Cause(c.Context()))
-	}
 	s.rec.CallEnded(c, End{At: time.Now(), Cause: cause, SIPCode: code, Stats: stats})
-	log.Info("call ended", "cause", cause.Name, "side", cause.Side, "rx", stats.PacketsReceived, "tx", stats.PacketsSent, "lost", stats.PacketsLost, "jitter_ms", stats.JitterMs)
+	log.Info("call ended", "cause", cause.Name, "side", cause.Side, "code", code, "rx", stats.PacketsReceived, "tx", stats.PacketsSent, "lost", stats.PacketsLost, "jitter_ms", stats.JitterMs)
 }
 
-// answer rings for delay, then sends 200 with our SDP. It returns the final
-// status the caller got.
-func (d *dialog) answer(delay time.Duration, se int) int {
-	s := d.s
-	ringing := sipmsg.NewResponseFromRequest(d.invite, 180, "Ringing", nil)
-	d.addContact(ringing)
-	s.send(d.tx, ringing)
+// ringThenAnswer is the answer of a route that does not defer it: 180,
+// AnswerDelay of ringing, then 200. It returns nil once answered.
+func (d *dialog) ringThenAnswer(delay time.Duration) error {
+	if err := d.Ring(); err != nil {
+		return err
+	}
 	if delay > 0 {
 		t := time.NewTimer(delay)
 		select {
 		case <-t.C:
 		case <-d.call.Done():
 			t.Stop()
-			return d.unanswered()
+			return d.call.Cause()
 		}
 	}
-	if d.call.Cause() != nil {
-		return d.unanswered()
+	return d.Answer()
+}
+
+// errCallEnded is Answer's and Ring's error once the call was refused.
+var errCallEnded = errors.New("sip: call already ended")
+
+// Ring sends 180 Ringing to an unanswered inbound caller (call.Leg). The
+// call stays in state Ring, as Asterisk keeps an inbound channel. On an
+// outbound call it does nothing.
+func (d *dialog) Ring() error {
+	if d.outbound {
+		return nil
 	}
+	d.ansMu.Lock()
+	defer d.ansMu.Unlock()
+	switch {
+	case d.final == 200:
+		return nil
+	case d.final != 0:
+		return errCallEnded
+	}
+	if c := d.call.Cause(); c != nil {
+		return c
+	}
+	ringing := sipmsg.NewResponseFromRequest(d.invite, 180, "Ringing", nil)
+	d.addContact(ringing)
+	d.s.send(d.tx, ringing)
+	return nil
+}
+
+// Answer answers an inbound call (call.Leg): 200 with our SDP, then the
+// media starts and a goroutine waits for the ACK. It may be called from any
+// goroutine, concurrently with the flow and a CANCEL; the first call
+// answers, later ones return nil. On an outbound call it does nothing.
+func (d *dialog) Answer() error {
+	if d.outbound {
+		return nil
+	}
+	sent, err := d.sendOK()
+	if !sent {
+		if err == nil {
+			// Answered by an earlier call: return once it is set up. (A
+			// state watcher that answers again from inside MarkAnswered
+			// never gets here: the call is Up for it already.)
+			<-d.answered
+		}
+		return err
+	}
+	s, c := d.s, d.call
+	defer close(d.answered)
+	now := time.Now()
+	c.MarkAnswered(now)
+	s.rec.CallAnswered(c.ID, now)
+	d.mu.Lock()
+	offer := d.offer
+	d.mu.Unlock()
+	if offer != nil {
+		d.sess.SetRemote(remoteOf(offer))
+	}
+	d.sess.Start()
+	go d.awaitAck()
+	s.log.Info("call answered", "call", c.ID, "tenant", c.TenantID, "sip_call_id", d.callID, "from", c.From, "did", c.To, "codec", c.Codec)
+	return nil
+}
+
+// sendOK sends our 200 unless the call is answered or over already, and
+// sets final. sent says whether this call sent it (its caller then sets
+// the answered call up).
+func (d *dialog) sendOK() (sent bool, err error) {
+	d.ansMu.Lock()
+	defer d.ansMu.Unlock()
+	switch {
+	case d.final == 200:
+		return false, nil
+	case d.final != 0:
+		return false, errCallEnded
+	}
+	if c := d.call.Cause(); c != nil {
+		return false, c
+	}
+	s := d.s
 	var body []byte
 	d.mu.Lock()
 	if d.offer != nil {
@@ -301,10 +415,10 @@ func (d *dialog) answer(delay time.Duration, se int) int {
 	d.addContact(res)
 	res.AppendHeader(sipmsg.NewHeader("Allow", allowMethods))
 	res.AppendHeader(sipmsg.NewHeader("Supported", "timer"))
-	if se > 0 {
+	if d.se > 0 {
 		// The caller refreshes; we only tolerate the timer (RTP timeout
 		// catches a dead peer anyway).
-		res.AppendHeader(sipmsg.NewHeader("Session-Expires", strconv.Itoa(se)+";refresher=uac"))
+		res.AppendHeader(sipmsg.NewHeader("Session-Expires", strconv.Itoa(d.se)+";refresher=uac"))
 		if supportsTimer(d.invite) {
 			res.AppendHeader(sipmsg.NewHeader("Require", "timer"))
 		}
@@ -314,36 +428,64 @@ func (d *dialog) answer(delay time.Duration, se int) int {
 	d.mu.Unlock()
 	if err := d.tx.Respond(res); err != nil {
 		// The transaction ended under us: the caller cancelled.
-		if d.call.Cause() == nil {
-			d.call.Hangup(call.CauseCancelled)
-		}
-		return 487
+		d.call.Hangup(call.CauseCancelled)
+		d.final = 487
+		return false, d.call.Cause()
 	}
+	d.final = 200
 	s.metrics.Responses[200].Add(1)
-	return 200
+	return true, nil
 }
 
-// unanswered ends a call that ended while ringing. A CANCEL was answered
-// 487 by the transaction layer; any other end (shutdown) is ours to answer.
-func (d *dialog) unanswered() int {
-	c := d.call.Cause()
-	if c == call.CauseCancelled || c.SIPCode == 0 {
+// finish settles an inbound call that ended with cause: it returns the
+// final response the caller got (200 when answered), refusing it now if it
+// was never answered.
+func (d *dialog) finish(cause *call.Cause) int {
+	d.ansMu.Lock()
+	if d.final == 0 {
+		d.final = d.refuse(cause)
+	}
+	code := d.final
+	d.ansMu.Unlock()
+	if code == 200 {
+		// Answer may still be setting the call up: let it finish
+		// before the media closes and the CDR ends.
+		<-d.answered
+	}
+	return code
+}
+
+// refuse ends an unanswered call with the failure response its cause
+// maps to. A CANCEL was answered 487 by the transaction layer.
+func (d *dialog) refuse(c *call.Cause) int {
+	if c == call.CauseCancelled {
 		return 487
 	}
-	d.s.respond(d.tx, d.invite, c.SIPCode, c.Reason)
-	return c.SIPCode
+	code, reason := finalResponse(c)
+	d.s.respond(d.tx, d.invite, code, reason)
+	return code
 }
 
 func (d *dialog) addContact(res *sipmsg.Response) {
-	u := sipmsg.Uri{Scheme: "sip", User: "hotline", Host: d.localIP.Unmap().String(), Port: d.s.listenPort()}
-	if d.localIP.Is6() && !d.localIP.Is4In6() {
-		u.Host = "[" + d.localIP.String() + "]"
-	}
+	res.AppendHeader(d.contact())
+}
+
+// contact is our Contact: where the far end sends requests in the dialog.
+func (d *dialog) contact() *sipmsg.ContactHeader {
+	u := sipmsg.Uri{Scheme: "sip", User: "hotline", Host: d.hostString(), Port: d.s.listenPort()}
 	if d.transport != "" && !strings.EqualFold(d.transport, "udp") {
 		u.UriParams = sipmsg.HeaderParams{}
 		u.UriParams.Add("transport", strings.ToLower(d.transport))
 	}
-	res.AppendHeader(&sipmsg.ContactHeader{Address: u})
+	return &sipmsg.ContactHeader{Address: u}
+}
+
+// hostString is our address as a URI host (IPv6 in brackets).
+func (d *dialog) hostString() string {
+	if d.localIP.Is6() && !d.localIP.Is4In6() {
+		return "[" + d.localIP.String() + "]"
+	}
+	return d.localIP.Unmap().String()
 }
 
 // awaitAck resends our 200 until the ACK comes (RFC 3261 13.3.1.4: T1
@@ -454,42 +596,76 @@ func (d *dialog) modify(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	s.send(tx, res)
 }
 
+// request builds a request inside the dialog from our side (BYE, ACK,
+// re-INVITE): to the far end's target, along the route set, with a new
+// CSeq unless seq is given (an ACK repeats the INVITE's).
+func (d *dialog) request(method sipmsg.RequestMethod, seq uint32) *sipmsg.Request {
+	req := sipmsg.NewRequest(method, *d.target.Clone())
+	req.AppendHeader(sipmsg.HeaderClone(d.local))
+	req.AppendHeader(sipmsg.HeaderClone(d.remote))
+	cid := sipmsg.CallIDHeader(d.callID)
+	req.AppendHeader(&cid)
+	if seq == 0 {
+		d.mu.Lock()
+		d.localCSeq++
+		seq = d.localCSeq
+		d.mu.Unlock()
+	}
+	req.AppendHeader(&sipmsg.CSeqHeader{SeqNo: seq, MethodName: method})
+	mf := sipmsg.MaxForwardsHeader(70)
+	req.AppendHeader(&mf)
+	for _, r := range d.routes {
+		req.AppendHeader(sipmsg.NewHeader("Route", r))
+	}
+	req.SetTransport(d.transport)
+	req.SetDestination(d.dest)
+	if d.outbound {
+		// Our own Via (the address the far end can reach, not the
+		// listener's wildcard), sent from the listening socket.
+		req.PrependHeader(d.via())
+		if d.laddr.IP != nil {
+			d.laddr.Copy(&req.Laddr)
+		}
+	}
+	return req
+}
+
+// via is a new top Via for a request we originate in an outbound dialog.
+func (d *dialog) via() *sipmsg.ViaHeader {
+	v := &sipmsg.ViaHeader{
+		ProtocolName:    "SIP",
+		ProtocolVersion: "2.0",
+		Transport:       strings.ToUpper(d.transport),
+		Host:            d.hostString(),
+		Port:            d.s.listenPort(),
+	}
+	v.Params.Add("branch", sipmsg.GenerateBranchN(16))
+	v.Params.Add("rport", "")
+	return v
+}
+
 // sendBye ends an answered call from our side.
 func (d *dialog) sendBye(cause *call.Cause) {
-	s := d.s
-	target := d.invite.From().Address
-	if ct := d.invite.Contact(); ct != nil {
-		target = ct.Address
-	}
-	bye := sipmsg.NewRequest(sipmsg.BYE, *target.Clone())
-	from := d.invite.To().AsFrom()
-	to := d.invite.From().AsTo()
-	bye.AppendHeader(&from)
-	bye.AppendHeader(&to)
-	cid := sipmsg.CallIDHeader(d.callID)
-	bye.AppendHeader(&cid)
-	d.mu.Lock()
-	d.localCSeq++
-	seq := d.localCSeq
-	d.mu.Unlock()
-	bye.AppendHeader(&sipmsg.CSeqHeader{SeqNo: seq, MethodName: sipmsg.BYE})
-	mf := sipmsg.MaxForwardsHeader(70)
-	bye.AppendHeader(&mf)
-	for _, rr := range d.invite.GetHeaders("Record-Route") {
-		bye.AppendHeader(sipmsg.NewHeader("Route", rr.Value()))
-	}
+	bye := d.request(sipmsg.BYE, 0)
 	bye.AppendHeader(sipmsg.NewHeader("Reason", fmt.Sprintf("Q.850;cause=%d;text=%q", cause.Q850, cause.Name)))
 	bye.SetBody(nil)
-	bye.SetTransport(d.transport)
-	// Symmetric signalling: the caller's source is reachable even when its
-	// Contact holds a private address.
-	bye.SetDestination(d.source.String())
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
 	defer cancel()
-	tx, err := s.client.TransactionRequest(ctx, bye, sipgo.ClientRequestAddVia)
+	opt := sipgo.ClientRequestAddVia
+	if d.outbound {
+		opt = sipgo.ClientRequestBuild // request added our Via
+	}
+	if _, err := d.s.transact(ctx, bye, opt); err != nil {
+		d.s.log.Debug("bye failed", "call_id", d.callID, "error", err)
+	}
+}
+
+// transact sends a non-INVITE request (BYE, CANCEL) and waits for its
+// final response.
+func (s *Server) transact(ctx context.Context, req *sipmsg.Request, opt sipgo.ClientRequestOption) (*sipmsg.Response, error) {
+	tx, err := s.client.TransactionRequest(ctx, req, opt)
 	if err != nil {
-		s.log.Debug("bye failed", "call_id", d.callID, "error", err)
-		return
+		return nil, err
 	}
 	defer tx.Terminate()
 	for {
@@ -498,11 +674,11 @@ func (d *dialog) sendBye(cause *call.Cause) {
 			if res.IsProvisional() {
 				continue
 			}
-			return
+			return res, nil
 		case <-tx.Done():
-			return
+			return nil, tx.Err()
 		case <-ctx.Done():
-			return
+			return nil, ctx.Err()
 		}
 	}
 }

@@ -50,8 +50,12 @@ type Route struct {
 	InbandDTMF bool
 	// AnswerDelay rings this long before answering.
 	AnswerDelay time.Duration
-	// DeferAnswer leaves answering to Run (through call.Call.Answer), as an
-	// ARI application does: the caller hears nothing until then.
+	// DeferAnswer leaves answering to Run (through call.Call.Answer, and
+	// Ring for a 180), as an ARI application does: Run starts at once and
+	// the caller hears nothing until then. A call Run leaves unanswered is
+	// refused with its hangup cause's SIP code, or for a cause without one
+	// the response Asterisk's chan_pjsip maps its Q.850 code to (603
+	// Decline for normal clearing).
 	DeferAnswer bool
 	// Run runs the call's flow; the server hangs up when it returns.
 	Run func(c *call.Call)
@@ -83,7 +87,8 @@ type MediaEngine interface {
 	NewSession(sc media.SessionConfig) (*media.Session, error)
 }
 
-// Server is a SIP user agent server for inbound trunk calls.
+// Server is a SIP user agent for trunk calls: it takes inbound calls and
+// places outbound ones (Dial).
 type Server struct {
 	cfg    Config
 	log    *slog.Logger
@@ -97,14 +102,15 @@ type Server struct {
 
 	mu      sync.Mutex
 	closing bool               // shutting down: no new calls
-	dialogs map[string]*dialog // by Call-ID + local tag
+	dialogs map[string]*dialog // by Call-ID + local tag (our To tag inbound, our From tag outbound: the To tag of the far end's requests either way)
 	early   map[string]*dialog // by Call-ID + remote tag: catches INVITE retransmissions that outlive their transaction
 
 	active  atomic.Int64
 	bucket  *tokenBucket
 	metrics Metrics
 
-	localIPs sync.Map // remote IP string -> local netip.Addr used to reach it
+	localIPs sync.Map    // remote IP string -> local netip.Addr used to reach it
+	udpLaddr sipmsg.Addr // the UDP listener's address: outbound requests leave from it (set before ready)
 
 	calls   sync.WaitGroup
 	ready   chan struct{}
@@ -222,6 +228,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		// socket buffer long before the CPU is busy.
 		_ = uc.SetReadBuffer(4 << 20)
 		_ = uc.SetWriteBuffer(4 << 20)
+	}
+	if ua, ok := udp.LocalAddr().(*net.UDPAddr); ok {
+		s.udpLaddr = sipmsg.Addr{IP: ua.IP, Port: ua.Port}
 	}
 	s.log.Info("sip listening", "udp", udp.LocalAddr().String(), "tcp", tcp.Addr().String())
 	errc := make(chan error, 2)
@@ -361,6 +370,10 @@ func (s *Server) onBye(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	// A BYE that beats the ACK still ends the call cleanly: the ACK wait
 	// stops with the call.
 	d.markAcked()
+	if d.outbound {
+		d.call.Hangup(call.CauseRemoteHangup)
+		return
+	}
 	d.call.Hangup(call.CauseCallerHangup)
 }
 

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"hotline/acd"
@@ -93,7 +94,33 @@ type number struct {
 	tenant      *Tenant
 	flow        string
 	answerDelay time.Duration
+	// app, when set, is the ARI application the number goes straight to,
+	// with its args (the number has no flow then).
+	app  string
+	args []string
 }
+
+// StasisRunner runs a call in an ARI application (the ari package
+// implements it): it returns when the application continues the call
+// (Status ivr.StasisSuccess, Label where to go on) or at once with
+// ivr.StasisFailed when the application is not connected; when the call
+// ends in the application it returns the call's cause or ctx's error.
+type StasisRunner interface {
+	RunStasis(ctx context.Context, c *call.Call, app string, args []string) (ivr.StasisResult, error)
+}
+
+// Causes of calls to numbers routed straight to an ARI application.
+var (
+	// CauseAppUnavailable ends a call whose application is not connected
+	// (STASISSTATUS=FAILED). Unanswered, the caller gets 480: Hotline is
+	// up, the destination is not, so a carrier must not take it for a
+	// server failure (503) and route around the whole host. Q.850 41,
+	// temporary failure, like Hotline's other system failures.
+	CauseAppUnavailable = &call.Cause{Name: "app-unavailable", SIPCode: 480, Reason: "Temporarily Unavailable (application not connected)", Q850: 41, Side: call.SideSystem}
+	// CauseAppEnd ends a call its application let go of: there is no
+	// flow to continue in. Normal clearing; 480 if it never answered.
+	CauseAppEnd = &call.Cause{Name: "app-end", SIPCode: 480, Reason: "Temporarily Unavailable (application ended)", Q850: 16, Side: call.SideSystem}
+)
 
 // Registry routes calls to tenants.
 type Registry struct {
@@ -106,7 +133,13 @@ type Registry struct {
 	// only, say steps skipped.
 	recognizer  speech.Recognizer
 	synthesizer speech.Synthesizer
+	// stasis runs ARI applications (stasis steps, numbers routed to an
+	// application); nil: every application is not connected.
+	stasis atomic.Pointer[stasisRunner]
 }
+
+// stasisRunner boxes a StasisRunner for the atomic pointer.
+type stasisRunner struct{ StasisRunner }
 
 // Options tune a Registry.
 type Options struct {
@@ -125,6 +158,9 @@ type Options struct {
 	Synthesizer speech.Synthesizer
 	// Vocabulary checks flows' speech phrases at load; nil: unchecked.
 	Vocabulary speech.Vocabulary
+	// Stasis runs calls in ARI applications; nil: none is connected (also
+	// settable later with SetStasis, once the ARI server exists).
+	Stasis StasisRunner
 }
 
 // Load reads every tenant's prompts and flows. Errors name the file and line.
@@ -136,6 +172,7 @@ func Load(cfg *config.Config, opt Options) (*Registry, error) {
 		tenants: map[string]*Tenant{}, numbers: map[string]number{}, now: opt.Now, inband: opt.InbandDTMF,
 		recognizer: opt.Recognizer, synthesizer: opt.Synthesizer,
 	}
+	r.SetStasis(opt.Stasis)
 	var errs []error
 	for _, tc := range cfg.Tenants {
 		t := &Tenant{
@@ -182,7 +219,8 @@ func Load(cfg *config.Config, opt Options) (*Registry, error) {
 		}
 		r.tenants[t.ID] = t
 		for _, n := range tc.Numbers {
-			r.numbers[n.Number] = number{tenant: t, flow: n.Flow, answerDelay: time.Duration(n.AnswerDelay)}
+			r.numbers[n.Number] = number{tenant: t, flow: n.Flow, answerDelay: time.Duration(n.AnswerDelay),
+				app: n.App, args: slices.Clone(n.Args)}
 		}
 	}
 	if len(errs) > 0 {
@@ -366,6 +404,19 @@ func (r *Registry) Route(src netip.Addr, did string) (*sip.Route, error) {
 		return nil, call.CauseForbidden.With("Forbidden (source address not allowed for this number)")
 	}
 	t := n.tenant
+	if n.app != "" {
+		// As an Asterisk dialplan line `Stasis(app,args...)`: nothing
+		// answers but the application.
+		return &sip.Route{
+			TenantID:    t.ID,
+			Flow:        AppFlow(n.app),
+			Prompts:     t.Prompts,
+			Music:       t.Music,
+			InbandDTMF:  r.inband,
+			DeferAnswer: true,
+			Run:         func(c *call.Call) { r.runApp(n, c) },
+		}, nil
+	}
 	flow := t.Flows[n.flow]
 	return &sip.Route{
 		TenantID:    t.ID,
@@ -416,6 +467,9 @@ func (r *Registry) run(t *Tenant, flow *ivr.Flow, c *call.Call) {
 	if t.ACD != nil {
 		env.ACD = t.ACD.Flow(c, sink.path)
 	}
+	if run := r.stasisRunner(); run != nil {
+		env.Stasis = callStasis{run: run, c: c}
+	}
 	res, err := flow.Run(ctx, channel{c}, env)
 	if err != nil && ctx.Err() == nil {
 		c.Event("flow_error", "", map[string]string{"error": err.Error()})
@@ -425,6 +479,83 @@ func (r *Registry) run(t *Tenant, flow *ivr.Flow, c *call.Call) {
 	if res.Reason == ivr.EndHangup {
 		c.Hangup(flowCause(res.Cause))
 	}
+}
+
+// SetStasis sets what runs calls in ARI applications (the ARI server,
+// which is built after the registry); nil: none is connected, so stasis
+// steps fail over and numbers routed to an application get 480. Calls
+// started before keep what they saw at their start.
+func (r *Registry) SetStasis(s StasisRunner) {
+	if s == nil {
+		r.stasis.Store(nil)
+		return
+	}
+	r.stasis.Store(&stasisRunner{s})
+}
+
+func (r *Registry) stasisRunner() StasisRunner {
+	if b := r.stasis.Load(); b != nil {
+		return b.StasisRunner
+	}
+	return nil
+}
+
+// AppFlow is the flow name a call routed straight to ARI application app
+// carries (call.Info.Flow, so its CDR names the application).
+func AppFlow(app string) string { return "app:" + app }
+
+// callStasis binds a flow's stasis steps to its call.
+type callStasis struct {
+	run StasisRunner
+	c   *call.Call
+}
+
+func (s callStasis) Stasis(ctx context.Context, app string, args []string) (ivr.StasisResult, error) {
+	return s.run.RunStasis(ctx, s.c, app, args)
+}
+
+// runApp hands a call routed straight to an application to it, and ends
+// the call when the application is not connected or lets it go (there is
+// no flow to continue in). The timeline has the flow's stasis events.
+func (r *Registry) runApp(n number, c *call.Call) {
+	ctx := c.Context()
+	args := slices.Clone(n.args)
+	c.Event(ivr.EventStasis, "", map[string]string{"app": n.app, "args": strings.Join(args, ",")})
+	res := ivr.StasisResult{Status: ivr.StasisFailed}
+	end := map[string]string{"app": n.app}
+	var err error
+	if run := r.stasisRunner(); run != nil {
+		res, err = run.RunStasis(ctx, c, n.app, slices.Clone(args))
+	} else {
+		end["error"] = "no ARI server"
+	}
+	if ctx.Err() != nil {
+		// The call ended in the application (or while it was handed over).
+		end["status"], end["hangup"] = ivr.StasisSuccess, "true"
+		c.Event(ivr.EventStasisEnd, "", end)
+		return
+	}
+	if err != nil {
+		res.Status = ivr.StasisFailed
+		end["error"] = err.Error()
+	}
+	cause := CauseAppEnd
+	if res.Status != ivr.StasisSuccess {
+		res.Status = ivr.StasisFailed
+		cause = CauseAppUnavailable
+	}
+	end["status"] = res.Status
+	if res.Label != "" {
+		end["label"] = res.Label
+	}
+	c.Event(ivr.EventStasisEnd, "", end)
+	if c.State() == call.StateUp {
+		// Answered: the cause goes in the BYE and the CDR, no response.
+		answered := *cause
+		answered.SIPCode, answered.Reason = 0, ""
+		cause = &answered
+	}
+	c.Hangup(cause)
 }
 
 // channel is the call as a flow's Channel: the call speaks its own types

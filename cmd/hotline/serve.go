@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -18,7 +19,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
-	"hotline/ari"
 	"hotline/auth"
 	"hotline/call"
 	"hotline/config"
@@ -206,10 +206,11 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	if recManager != nil {
 		httpSrv.Recordings = recManager
 	}
-	ariSrv, err := newARI(cfg, version, log.With("component", "ari"))
+	ariSrv, err := newARI(cfg, version, reg, sipSrv, log.With("component", "ari"))
 	if err != nil {
 		return err
 	}
+	reg.SetStasis(ariSrv)
 	httpSrv.ARI = ariSrv
 	if err := httpSrv.Listen(); err != nil {
 		return err
@@ -261,7 +262,7 @@ func syncTenants(ctx context.Context, db *store.Store, cfg *config.Config) error
 	for _, t := range cfg.Tenants {
 		ts = append(ts, store.Tenant{ID: t.ID, Name: t.Name, Timezone: t.Timezone})
 		for _, n := range t.Numbers {
-			ns = append(ns, store.Number{Number: n.Number, TenantID: t.ID, Flow: n.Flow})
+			ns = append(ns, store.Number{Number: n.Number, TenantID: t.ID, Flow: cmp.Or(n.Flow, tenant.AppFlow(n.App))})
 		}
 	}
 	return db.SyncTenants(ctx, ts, ns)
@@ -320,9 +321,13 @@ type recorder struct {
 
 func (r recorder) CallStarted(i call.Info) {
 	id, _ := uuid.Parse(i.ID)
+	dir := "inbound"
+	if i.Outbound {
+		dir = "outbound"
+	}
 	r.w.CallStarted(store.CallStart{
 		ID: id, TenantID: i.TenantID, SIPCallID: i.SIPCallID, FromNumber: i.From, FromURI: i.FromURI,
-		ToNumber: i.To, SourceAddr: i.SourceAddr, Flow: i.Flow, Codec: i.Codec, StartedAt: i.Started,
+		ToNumber: i.To, SourceAddr: i.SourceAddr, Flow: i.Flow, Codec: i.Codec, StartedAt: i.Started, Direction: dir,
 	})
 }
 
@@ -594,22 +599,4 @@ func startRecordings(ctx context.Context, cfg *config.Config, db *store.Store, l
 		log.Warn("recordings left by a previous run repaired", "repaired", rep.Repaired, "missing", rep.Missing, "failed", rep.Failed)
 	}
 	return m, nil
-}
-
-// newARI builds the /ari server from the tenants' ARI users. Its event hub
-// has no goroutines of its own: each application's WebSocket handler owns
-// its connection and ends with the HTTP server.
-func newARI(cfg *config.Config, version string, log *slog.Logger) (*ari.Server, error) {
-	var users []ari.User
-	for _, t := range cfg.Tenants {
-		for _, u := range t.ARI.Users {
-			users = append(users, ari.User{Tenant: t.ID, Username: u.Username, Password: u.Password})
-		}
-	}
-	srv, err := ari.New(ari.Options{Users: users, SystemName: "hotline", Version: version, Logger: log,
-		Globals: map[string]string{"HOTLINE_VERSION": version}})
-	if err != nil {
-		return nil, fmt.Errorf("ari: %w", err)
-	}
-	return srv, nil
 }

@@ -1,0 +1,350 @@
+package ari
+
+import (
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"hotline/media"
+)
+
+// bridge is an application's bridge: a media mixer (mixing) or a room
+// where everyone hears only what the bridge plays (holding).
+type bridge struct {
+	id, tenant, name, typ, creator string
+	created                        time.Time
+	mix                            *media.Mixer
+	play                           *playQueue
+
+	mu      sync.Mutex
+	members []*channel
+	rec     *liveRecording
+	moh     *media.Player
+}
+
+func (g *registry) bridge(tenant, id string) *bridge {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.bridges[key(tenant, id)]
+}
+
+func (b *bridge) model() Bridge {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	ids := make([]string, 0, len(b.members))
+	for _, ch := range b.members {
+		ids = append(ids, ch.id)
+	}
+	return Bridge{ID: b.id, Technology: "simple_bridge", BridgeType: b.typ, BridgeClass: "stasis",
+		Creator: b.creator, Name: b.name, Channels: ids, VideoMode: "none", CreationTime: Time(b.created)}
+}
+
+func (s *Server) bridgeEvent(b *bridge, ev Message) {
+	if _, err := s.hub.Broadcast(b.tenant, []string{"bridge:" + b.id}, ev); err != nil {
+		s.opt.Logger.Error("ari event", "err", err)
+	}
+}
+
+// session is a channel's RTP session; other legs cannot join a bridge yet.
+func session(ch *channel) *media.Session {
+	sess, _ := ch.c.Media().(*media.Session)
+	return sess
+}
+
+// applyMute tells the mixer what a member may say and hear.
+func (b *bridge) applyMute(ch *channel) {
+	ch.mu.Lock()
+	in, out := ch.muteIn || ch.held, ch.muteOut
+	ch.mu.Unlock()
+	if sess := session(ch); sess != nil {
+		b.mix.Mute(sess, in, out)
+	}
+}
+
+// playTo plays src to one member only (a channel playback while
+// bridged), mixed over what it hears from the bridge, as Asterisk does.
+func (b *bridge) playTo(ch *channel, src media.Source) {
+	if sess := session(ch); sess != nil {
+		b.mix.PlayTo(sess, src)
+	}
+}
+
+func (s *Server) createBridge(w http.ResponseWriter, r *http.Request, p params) {
+	tenant := tenantOf(r)
+	typ := "mixing"
+	for _, t := range p.list("type") {
+		switch t {
+		case "mixing", "dtmf_events", "proxy_media", "video_sfu", "video_single":
+		case "holding":
+			typ = "holding"
+		default:
+			writeError(w, http.StatusBadRequest, "Invalid bridge type "+t)
+			return
+		}
+	}
+	id := cmpOr(r.PathValue("bridgeId"), p.get("bridgeId"))
+	if id == "" {
+		id = uuid.NewString()
+	} else if !validID(id) {
+		writeError(w, http.StatusBadRequest, "Invalid bridge id")
+		return
+	}
+	s.reg.mu.Lock()
+	if old := s.reg.bridges[key(tenant, id)]; old != nil {
+		s.reg.mu.Unlock()
+		// POST /bridges/{id} on an existing bridge answers it, as Asterisk.
+		writeJSON(w, http.StatusOK, old.model())
+		return
+	}
+	b := &bridge{id: id, tenant: tenant, name: p.get("name"), typ: typ, creator: "Stasis", created: time.Now(), mix: media.NewMixer()}
+	if typ == "holding" {
+		b.mix.SetHolding(true)
+	}
+	b.play = newPlayQueue(s, tenant, "bridge:"+id, func(src media.Source) {
+		b.mu.Lock()
+		moh := b.moh
+		b.mu.Unlock()
+		if src == nil && moh != nil {
+			src = moh
+		}
+		b.mix.Play(src)
+	})
+	s.reg.bridges[key(tenant, id)] = b
+	s.reg.mu.Unlock()
+	s.bridgeEvent(b, &BridgeCreated{Event: Event{Type: "BridgeCreated"}, Bridge: b.model()})
+	writeJSON(w, http.StatusOK, b.model())
+}
+
+func (s *Server) findBridge(w http.ResponseWriter, r *http.Request) *bridge {
+	b := s.reg.bridge(tenantOf(r), r.PathValue("bridgeId"))
+	if b == nil {
+		writeError(w, http.StatusNotFound, "Bridge not found")
+	}
+	return b
+}
+
+func (s *Server) listBridges(w http.ResponseWriter, r *http.Request) {
+	tenant := tenantOf(r)
+	s.reg.mu.Lock()
+	var bs []*bridge
+	for _, b := range s.reg.bridges {
+		if b.tenant == tenant {
+			bs = append(bs, b)
+		}
+	}
+	s.reg.mu.Unlock()
+	slices.SortFunc(bs, func(a, b *bridge) int { return a.created.Compare(b.created) })
+	out := []Bridge{}
+	for _, b := range bs {
+		out = append(out, b.model())
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) getBridge(w http.ResponseWriter, r *http.Request) {
+	if b := s.findBridge(w, r); b != nil {
+		writeJSON(w, http.StatusOK, b.model())
+	}
+}
+
+func (s *Server) destroyBridge(w http.ResponseWriter, r *http.Request) {
+	b := s.findBridge(w, r)
+	if b == nil {
+		return
+	}
+	s.destroy(b)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// destroy empties a bridge (members stay in their application) and
+// forgets it.
+func (s *Server) destroy(b *bridge) {
+	s.reg.mu.Lock()
+	if s.reg.bridges[key(b.tenant, b.id)] != b {
+		s.reg.mu.Unlock()
+		return
+	}
+	delete(s.reg.bridges, key(b.tenant, b.id))
+	s.reg.mu.Unlock()
+	b.mu.Lock()
+	members := slices.Clone(b.members)
+	b.mu.Unlock()
+	for _, ch := range members {
+		s.removeFromBridge(b, ch)
+	}
+	b.play.close()
+	s.stopBridgeRecording(b)
+	b.mix.Close()
+	s.bridgeEvent(b, &BridgeDestroyed{Event: Event{Type: "BridgeDestroyed"}, Bridge: b.model()})
+}
+
+// bridgeChannels resolves the channel parameter of add/removeChannel:
+// 400 when missing, 404 for an unknown bridge, 422 for a channel that is
+// not there, 409 for one outside Stasis.
+func (s *Server) bridgeChannels(w http.ResponseWriter, r *http.Request, p params) (*bridge, []*channel) {
+	ids := p.list("channel")
+	if len(ids) == 0 {
+		writeError(w, http.StatusBadRequest, "Missing parameter channel")
+		return nil, nil
+	}
+	b := s.findBridge(w, r)
+	if b == nil {
+		return nil, nil
+	}
+	var chans []*channel
+	for _, id := range ids {
+		ch := s.reg.channel(b.tenant, id)
+		if ch == nil {
+			writeError(w, http.StatusUnprocessableEntity, "Channel not found")
+			return nil, nil
+		}
+		if !ch.inApp() {
+			writeError(w, http.StatusConflict, notInStasis)
+			return nil, nil
+		}
+		chans = append(chans, ch)
+	}
+	return b, chans
+}
+
+func (s *Server) addChannel(w http.ResponseWriter, r *http.Request, p params) {
+	b, chans := s.bridgeChannels(w, r, p)
+	if b == nil {
+		return
+	}
+	mute, err := p.boolParam("mute", false)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	for _, ch := range chans {
+		if session(ch) == nil {
+			writeError(w, http.StatusUnprocessableEntity, "Channel cannot join a bridge")
+			return
+		}
+	}
+	for _, ch := range chans {
+		if old := ch.currentBridge(); old == b {
+			continue
+		} else if old != nil {
+			s.removeFromBridge(old, ch)
+		}
+		// What the application played to the channel stops; the bridge
+		// feeds it from now on.
+		ch.play.clear()
+		ch.mu.Lock()
+		if mute {
+			ch.muteIn = true
+		}
+		ch.bridge = b
+		ch.mu.Unlock()
+		b.mu.Lock()
+		b.members = append(b.members, ch)
+		b.mu.Unlock()
+		sess := session(ch)
+		if err := b.mix.Add(sess); err != nil {
+			s.opt.Logger.Warn("ari bridge add", "bridge", b.id, "channel", ch.id, "err", err)
+		}
+		b.applyMute(ch)
+		// The channel's application follows the bridge from now on, as
+		// Asterisk subscribes it.
+		ch.mu.Lock()
+		app := ch.app
+		ch.mu.Unlock()
+		if app != "" {
+			s.hub.Subscribe(b.tenant, app, []string{"bridge:" + b.id}, true)
+		}
+		s.channelEvent(ch, &ChannelEnteredBridge{Event: Event{Type: "ChannelEnteredBridge"}, Bridge: b.model(), Channel: new(ch.model())})
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) removeChannel(w http.ResponseWriter, r *http.Request, p params) {
+	b, chans := s.bridgeChannels(w, r, p)
+	if b == nil {
+		return
+	}
+	for _, ch := range chans {
+		if ch.currentBridge() != b {
+			writeError(w, http.StatusUnprocessableEntity, "Channel not in this bridge")
+			return
+		}
+	}
+	for _, ch := range chans {
+		s.removeFromBridge(b, ch)
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// removeFromBridge takes a member out: ChannelLeftBridge, and its media
+// goes back to the channel (silence, or its music on hold).
+func (s *Server) removeFromBridge(b *bridge, ch *channel) {
+	b.mu.Lock()
+	i := slices.Index(b.members, ch)
+	if i < 0 {
+		b.mu.Unlock()
+		return
+	}
+	b.members = slices.Delete(b.members, i, i+1)
+	b.mu.Unlock()
+	if sess := session(ch); sess != nil {
+		b.mix.Remove(sess)
+	}
+	ch.mu.Lock()
+	ch.bridge = nil
+	moh := ch.moh
+	ch.mu.Unlock()
+	if moh != nil {
+		ch.c.Media().SetSource(moh)
+	}
+	model := b.model()
+	// Sent to the bridge's followers and the channel's.
+	if _, err := s.hub.Broadcast(b.tenant, []string{"bridge:" + b.id, "channel:" + ch.id},
+		&ChannelLeftBridge{Event: Event{Type: "ChannelLeftBridge"}, Bridge: model, Channel: ch.model()}); err != nil {
+		s.opt.Logger.Error("ari event", "err", err)
+	}
+}
+
+func (s *Server) playBridge(w http.ResponseWriter, r *http.Request, p params) {
+	b := s.findBridge(w, r)
+	if b == nil {
+		return
+	}
+	s.startPlayback(w, r, p, b.tenant, "bridge:"+b.id, b.play)
+}
+
+func (s *Server) mohBridge(w http.ResponseWriter, r *http.Request) {
+	b := s.findBridge(w, r)
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	old := b.moh
+	b.moh = nil
+	if r.Method == http.MethodPost {
+		var music *media.Prompt
+		if s.opt.Music != nil {
+			music = s.opt.Music(b.tenant)
+		}
+		if music == nil {
+			music = silencePrompt
+		}
+		b.moh = media.NewPlayer(music, true)
+	}
+	moh := b.moh
+	b.mu.Unlock()
+	if old != nil {
+		old.Stop()
+	}
+	if !b.play.busy() {
+		if moh != nil {
+			b.mix.Play(moh)
+		} else {
+			b.mix.Play(nil)
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

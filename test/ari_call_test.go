@@ -1,0 +1,371 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	ari "github.com/CyCoreSystems/ari/v5"
+	"github.com/CyCoreSystems/ari/v5/client/native"
+)
+
+const ariNumber = "+15550101" // demo: straight to application "hello"
+
+// ariEvents collects every event an application receives, in order.
+type ariEvents struct {
+	mu  sync.Mutex
+	all []ari.Event
+	sub ari.Subscription
+}
+
+func collectARI(cl ari.Client) *ariEvents {
+	e := &ariEvents{sub: cl.Bus().Subscribe(nil, ari.Events.All)}
+	go func() {
+		for ev := range e.sub.Events() {
+			e.mu.Lock()
+			e.all = append(e.all, ev)
+			e.mu.Unlock()
+		}
+	}()
+	return e
+}
+
+// wait returns the first event (from index from on) that matches.
+func (e *ariEvents) wait(t *testing.T, what string, timeout time.Duration, match func(ari.Event) bool) ari.Event {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		e.mu.Lock()
+		for _, ev := range e.all {
+			if match(ev) {
+				e.mu.Unlock()
+				return ev
+			}
+		}
+		e.mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no %s within %v; events: %s", what, timeout, e.types(""))
+	return nil
+}
+
+// channelOf is the channel an event is about ("" for none): the
+// library's Keys() also lists every member of an event's bridge.
+func channelOf(ev ari.Event) string {
+	switch x := ev.(type) {
+	case *ari.StasisStart:
+		return x.Channel.ID
+	case *ari.StasisEnd:
+		return x.Channel.ID
+	case *ari.ChannelStateChange:
+		return x.Channel.ID
+	case *ari.ChannelDtmfReceived:
+		return x.Channel.ID
+	case *ari.ChannelHangupRequest:
+		return x.Channel.ID
+	case *ari.ChannelDestroyed:
+		return x.Channel.ID
+	case *ari.ChannelEnteredBridge:
+		return x.Channel.ID
+	case *ari.ChannelLeftBridge:
+		return x.Channel.ID
+	case *ari.ChannelVarset:
+		return x.Channel.ID
+	case *ari.PlaybackStarted:
+		return strings.TrimPrefix(x.Playback.TargetURI, "channel:")
+	case *ari.PlaybackFinished:
+		return strings.TrimPrefix(x.Playback.TargetURI, "channel:")
+	}
+	return ""
+}
+
+// types lists the event types seen about channel id ("" for all).
+func (e *ariEvents) types(channel string) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []string
+	for _, ev := range e.all {
+		if channel == "" || channelOf(ev) == channel {
+			s := ev.GetType()
+			switch x := ev.(type) {
+			case *ari.ChannelStateChange:
+				s += "(" + x.Channel.State + ")"
+			case *ari.ChannelDtmfReceived:
+				s += "(" + x.Digit + ")"
+			}
+			out = append(out, s)
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+func isType(typ string) func(ari.Event) bool {
+	return func(ev ari.Event) bool { return ev.GetType() == typ }
+}
+
+func forChannel(typ, id string) func(ari.Event) bool {
+	return func(ev ari.Event) bool { return ev.GetType() == typ && channelOf(ev) == id }
+}
+
+// connectARI connects the unmodified native client as the demo tenant.
+func connectARI(t *testing.T, s *server, app string) ari.Client {
+	t.Helper()
+	var cl ari.Client
+	var err error
+	done := make(chan struct{})
+	go func() { // native.Connect retries forever on failure; bound it
+		defer close(done)
+		cl, err = native.Connect(&native.Options{
+			Application:  app,
+			Username:     "demo",
+			Password:     "demo-ari",
+			URL:          fmt.Sprintf("http://127.0.0.1:%d/ari", s.HTTPPort),
+			WebsocketURL: fmt.Sprintf("ws://127.0.0.1:%d/ari/events", s.HTTPPort),
+		})
+	}()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		t.Fatalf("native.Connect did not return; server log:\n%s", s.log)
+	}
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	// No cl.Close(): v5.3.1's Close races with its own listener (see
+	// TestARIFoundation).
+	return cl
+}
+
+// sippUAS runs SIPp's built-in UAS for one call, echoing the RTP it gets
+// (-rtp_echo): what the bridge sends it comes back.
+type sippUAS struct {
+	Port int
+	done chan struct{}
+	err  error
+	out  strings.Builder
+	msgs string
+}
+
+func startSIPpUAS(t *testing.T) *sippUAS {
+	t.Helper()
+	needSIPp(t)
+	u := &sippUAS{Port: allocPorts(t, 1, false), done: make(chan struct{})}
+	mediaPort := allocPorts(t, 4, false)
+	dir := t.TempDir()
+	msgFile := filepath.Join(dir, "messages.log")
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	cmd := exec.CommandContext(ctx, "sipp", "-sn", "uas", "-i", "127.0.0.1", "-p", fmt.Sprint(u.Port),
+		"-mi", "127.0.0.1", "-mp", fmt.Sprint(mediaPort), "-rtp_echo", "-m", "1", "-nostdin",
+		"-timeout", "80s", "-timeout_error", "-trace_msg", "-message_file", msgFile)
+	cmd.Dir = dir
+	cmd.Stdout = &u.out
+	cmd.Stderr = &u.out
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatalf("start sipp uas: %v", err)
+	}
+	go func() {
+		defer cancel()
+		u.err = cmd.Wait()
+		if b, err := os.ReadFile(msgFile); err == nil {
+			u.msgs = string(b)
+		}
+		close(u.done)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-u.done
+	})
+	time.Sleep(300 * time.Millisecond) // SIPp binds its socket
+	return u
+}
+
+// ariGet does an authenticated GET below /ari.
+func ariGet(t *testing.T, s *server, path string) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d/ari%s", s.HTTPPort, path), nil)
+	req.SetBasicAuth("demo", "demo-ari")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// TestARICall drives calls from an unmodified ARI application
+// (CyCoreSystems/ari/v5): a SIPp caller dials the demo's ARI number, the
+// application answers, plays sound:hello-world, gets the caller's RFC 4733
+// keys and hangs up; then a caller is bridged with a call the application
+// originates to a SIPp UAS, audio goes both ways through the bridge, the
+// bridge is recorded, and everyone is hung up. Events arrive in Asterisk's
+// order.
+func TestARICall(t *testing.T) {
+	needSIPp(t)
+	uas := startSIPpUAS(t)
+	s := startServer(t, serverOptions{Name: "ari-call", Edit: func(t testing.TB, cfg map[string]any) {
+		demo := cfg["tenants"].([]any)[0].(map[string]any)
+		trunks := demo["trunks"].(map[string]any)
+		trunks["outbound"] = []any{map[string]any{"name": "uas", "address": fmt.Sprintf("127.0.0.1:%d", uas.Port)}}
+	}})
+
+	// Nobody connected: the number's caller is turned away.
+	res := s.runSIPp(t, sippRun{Scenario: "reject.xml", Service: ariNumber,
+		Data: map[string]any{"Formats": "0 101", "Attrs": offerPCMUEvents, "Code": 480}})
+	if res.ExitCode != 0 {
+		t.Fatalf("a call to %s without application was not refused with 480:\n%s", ariNumber, res)
+	}
+
+	cl := connectARI(t, s, "hello")
+	ev := collectARI(cl)
+
+	t.Run("answer play dtmf hangup", func(t *testing.T) {
+		key1, keyHash := dtmfCaptureFile('1'), dtmfCaptureFile('#')
+		sippDone := make(chan *sippResult, 1)
+		go func() {
+			d := uacData("0 101", offerPCMUEvents, 0,
+				pauseFor(2500*time.Millisecond), playPcap(key1), pauseFor(800*time.Millisecond), playPcap(keyHash))
+			d["ServerHangsUp"] = true
+			d["ByeTimeout"] = 30000
+			sippDone <- s.runSIPp(t, sippRun{Scenario: "uac.xml", Service: ariNumber, Data: d})
+		}()
+		start := ev.wait(t, "StasisStart", 15*time.Second, isType("StasisStart")).(*ari.StasisStart)
+		id := start.Channel.ID
+		if start.Channel.State != "Ring" || strings.Join(start.Args, ",") != "demo" || start.Channel.Dialplan.Exten != ariNumber {
+			t.Errorf("StasisStart = %+v", start)
+		}
+		h := cl.Channel().Get(ari.NewKey(ari.ChannelKey, id))
+		if err := h.Answer(); err != nil {
+			t.Fatalf("answer: %v", err)
+		}
+		ev.wait(t, "ChannelStateChange Up", 5*time.Second, func(e ari.Event) bool {
+			x, ok := e.(*ari.ChannelStateChange)
+			return ok && x.Channel.ID == id && x.Channel.State == "Up"
+		})
+		pb, err := h.Play("hello-pb", "sound:hello-world")
+		if err != nil {
+			t.Fatalf("play: %v", err)
+		}
+		_ = pb
+		fin := ev.wait(t, "PlaybackFinished", 10*time.Second, isType("PlaybackFinished")).(*ari.PlaybackFinished)
+		if fin.Playback.State != "done" || fin.Playback.MediaURI != "sound:hello-world" {
+			t.Errorf("PlaybackFinished = %+v", fin.Playback)
+		}
+		ev.wait(t, "ChannelDtmfReceived #", 15*time.Second, func(e ari.Event) bool {
+			x, ok := e.(*ari.ChannelDtmfReceived)
+			return ok && x.Digit == "#"
+		})
+		if err := h.Hangup(); err != nil {
+			t.Fatalf("hangup: %v", err)
+		}
+		ev.wait(t, "ChannelDestroyed", 10*time.Second, forChannel("ChannelDestroyed", id))
+		if r := <-sippDone; r.ExitCode != 0 {
+			t.Fatalf("SIPp caller:\n%s", r)
+		}
+		want := "StasisStart ChannelStateChange(Up) PlaybackStarted PlaybackFinished ChannelDtmfReceived(1) ChannelDtmfReceived(#) ChannelHangupRequest StasisEnd ChannelDestroyed"
+		if got := ev.types(id); got != want {
+			t.Errorf("events of the caller's channel:\n got %s\nwant %s", got, want)
+		}
+	})
+
+	t.Run("originate bridge record", func(t *testing.T) {
+		ua := newUA(t, s)
+		s.report(t, ua.CallID)
+		inv := make(chan *sipMsg, 1)
+		go func() { inv <- ua.Invite(ariNumber, ua.offer(true, "sendrecv")) }()
+		start := ev.wait(t, "StasisStart of the caller", 15*time.Second, func(e ari.Event) bool {
+			x, ok := e.(*ari.StasisStart)
+			return ok && x.Channel.Caller.Number == ua.From
+		}).(*ari.StasisStart)
+		callerID := start.Channel.ID
+		caller := cl.Channel().Get(ari.NewKey(ari.ChannelKey, callerID))
+		if err := caller.Answer(); err != nil {
+			t.Fatalf("answer: %v", err)
+		}
+		if r := <-inv; r.Code != 200 {
+			t.Fatalf("INVITE: %s", r)
+		}
+		ua.Ack(ariNumber)
+		ua.RTP.Play(pcmSine(440, 60*time.Second))
+		ua.RTP.Start()
+
+		out, err := cl.Channel().Originate(nil, ari.OriginateRequest{Endpoint: "PJSIP/+15557654321@uas", App: "hello", AppArgs: "outbound", CallerID: "+15550101"})
+		if err != nil {
+			t.Fatalf("originate: %v", err)
+		}
+		outID := out.ID()
+		ev.wait(t, "StasisStart of the originated call", 15*time.Second, forChannel("StasisStart", outID))
+
+		br, err := cl.Bridge().Create(ari.NewKey(ari.BridgeKey, "b-"+randHex(4)), "mixing", "talk")
+		if err != nil {
+			t.Fatalf("bridge create: %v", err)
+		}
+		for _, id := range []string{callerID, outID} {
+			if err := br.AddChannel(id); err != nil {
+				t.Fatalf("add %s: %v", id, err)
+			}
+		}
+		rec, err := br.Record("ari-e2e-"+randHex(4), &ari.RecordingOptions{Format: "wav"})
+		if err != nil {
+			t.Fatalf("record: %v", err)
+		}
+		// The caller's 440 Hz goes through the bridge to the SIPp leg,
+		// which echoes it back: hearing it proves both directions of the
+		// originated leg (the mixer never returns a caller's own voice).
+		callerHearsTone(t, "the caller hears its tone echoed through the originated leg", ua, 440)
+		time.Sleep(time.Second)
+		if err := rec.Stop(); err != nil {
+			t.Fatalf("stop recording: %v", err)
+		}
+		ev.wait(t, "RecordingFinished", 5*time.Second, isType("RecordingFinished"))
+		code, wav := ariGet(t, s, "/recordings/stored/"+rec.ID()+"/file")
+		if code != 200 {
+			t.Fatalf("recording file: %d %s", code, wav)
+		}
+		path := filepath.Join(t.TempDir(), "rec.wav")
+		os.WriteFile(path, wav, 0o600)
+		pcm, _, err := readWAV(path)
+		if err != nil || len(pcm) < 8000 {
+			t.Fatalf("recording: %d samples, %v", len(pcm), err)
+		}
+		wantTone(t, "the bridge recording", pcm[len(pcm)-8000:], 440)
+
+		if err := br.Delete(); err != nil {
+			t.Fatalf("bridge delete: %v", err)
+		}
+		for _, id := range []string{callerID, outID} {
+			if err := cl.Channel().Hangup(ari.NewKey(ari.ChannelKey, id), "normal"); err != nil {
+				t.Errorf("hangup %s: %v", id, err)
+			}
+			ev.wait(t, "ChannelDestroyed", 10*time.Second, forChannel("ChannelDestroyed", id))
+		}
+		if _, ok := ua.WaitBye(10 * time.Second); !ok {
+			t.Errorf("the caller got no BYE")
+		}
+		select {
+		case <-uas.done:
+			if uas.err != nil {
+				t.Errorf("SIPp UAS: %v\n%s\n%s", uas.err, uas.out.String(), tailLines(uas.msgs, 80))
+			}
+		case <-time.After(10 * time.Second):
+			t.Errorf("SIPp UAS did not finish its call")
+		}
+		wantCaller := "StasisStart ChannelStateChange(Up) ChannelEnteredBridge ChannelLeftBridge ChannelHangupRequest StasisEnd ChannelDestroyed"
+		if got := ev.types(callerID); got != wantCaller {
+			t.Errorf("events of the caller's channel:\n got %s\nwant %s", got, wantCaller)
+		}
+		wantOut := "ChannelStateChange(Ringing) ChannelStateChange(Up) StasisStart ChannelEnteredBridge ChannelLeftBridge ChannelHangupRequest StasisEnd ChannelDestroyed"
+		if got := ev.types(outID); got != wantOut {
+			t.Errorf("events of the originated channel:\n got %s\nwant %s", got, wantOut)
+		}
+	})
+}
