@@ -49,6 +49,8 @@ test: deps build
 bench: deps build
 	@$(WITH_DB) $(GO) test -run '^$$' -bench . -benchmem ./...
 	@if [[ -f scripts/bench-sipp.sh ]]; then $(WITH_DB) bash scripts/bench-sipp.sh; fi
+	@# ARI REST ops/s with real calls (SIPp UAS and UAC); docs/benchmarks.md "ARI".
+	@$(WITH_DB) HOTLINE_ARI_BENCH=1 $(GO) test -count=1 -timeout 10m -run '^TestARIBench$$' -v ./test/
 	@$(MAKE) --no-print-directory bench-speech
 
 # Speech recognition on a generated, labelled telephone-speech set

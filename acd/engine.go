@@ -163,6 +163,7 @@ type agent struct {
 	misses     int
 	call       *call // ringing or connected
 	consultFor *call // the call this agent is being consulted about
+	reserved   bool  // on a call outside the queues (AgentReserved)
 
 	pending       State // StateBreak or StateOffline after the call; StateAvailable: none
 	pendingReason string
@@ -341,6 +342,10 @@ func (e *Engine) Handle(dst []Action, now time.Time, ev Event) ([]Action, error)
 		err = e.consultEnded(ev)
 	case CallHandedOver:
 		err = e.handOver(ev)
+	case AgentReserved:
+		err = e.reserve(ev)
+	case AgentReleased:
+		err = e.release(ev)
 	case nil:
 		err = fmt.Errorf("acd: %w: nil event", ErrInvalid)
 	default:

@@ -181,7 +181,11 @@ func (e *Engine) check() error {
 				return fmt.Errorf("agent %s ringing without an offer", a.id)
 			}
 		case StateOnCall:
-			if c := a.consultFor; c != nil {
+			if a.reserved {
+				if a.call != nil || a.consultFor != nil {
+					return fmt.Errorf("agent %s reserved with a call", a.id)
+				}
+			} else if c := a.consultFor; c != nil {
 				if a.call != nil || c.consult != a || c.state != callConnected || c.agent == a || e.calls[c.id] != c {
 					return fmt.Errorf("agent %s consulted inconsistently", a.id)
 				}
@@ -189,7 +193,7 @@ func (e *Engine) check() error {
 				return fmt.Errorf("agent %s on call without a call", a.id)
 			}
 		default:
-			if a.call != nil || a.consultFor != nil {
+			if a.call != nil || a.consultFor != nil || a.reserved {
 				return fmt.Errorf("agent %s is %s with a call", a.id, a.state)
 			}
 		}

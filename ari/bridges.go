@@ -48,10 +48,20 @@ func (s *Server) bridgeEvent(b *bridge, ev Message) {
 	}
 }
 
-// session is a channel's RTP session; other legs cannot join a bridge yet.
+// session is a channel's RTP session (nil for a snoop or an agent's leg).
 func session(ch *channel) *media.Session {
 	sess, _ := ch.c.Media().(*media.Session)
 	return sess
+}
+
+// mixerLeg is what a channel brings to a bridge: its RTP session, a
+// snoop, an agent's WebRTC leg.
+func mixerLeg(ch *channel) media.MixerLeg {
+	if sess := session(ch); sess != nil {
+		return sess
+	}
+	leg, _ := ch.c.Media().(media.MixerLeg)
+	return leg
 }
 
 // applyMute tells the mixer what a member may say and hear.
@@ -59,16 +69,16 @@ func (b *bridge) applyMute(ch *channel) {
 	ch.mu.Lock()
 	in, out := ch.muteIn || ch.held, ch.muteOut
 	ch.mu.Unlock()
-	if sess := session(ch); sess != nil {
-		b.mix.Mute(sess, in, out)
+	if leg := mixerLeg(ch); leg != nil {
+		b.mix.Mute(leg, in, out)
 	}
 }
 
 // playTo plays src to one member only (a channel playback while
 // bridged), mixed over what it hears from the bridge, as Asterisk does.
 func (b *bridge) playTo(ch *channel, src media.Source) {
-	if sess := session(ch); sess != nil {
-		b.mix.PlayTo(sess, src)
+	if leg := mixerLeg(ch); leg != nil {
+		b.mix.PlayTo(leg, src)
 	}
 }
 
@@ -179,6 +189,7 @@ func (s *Server) destroy(b *bridge) {
 	s.stopBridgeRecording(b)
 	b.mix.Close()
 	s.bridgeEvent(b, &BridgeDestroyed{Event: Event{Type: "BridgeDestroyed"}, Bridge: b.model()})
+	s.hub.forget(b.tenant, "bridge:"+b.id)
 }
 
 // bridgeChannels resolves the channel parameter of add/removeChannel:
@@ -221,7 +232,7 @@ func (s *Server) addChannel(w http.ResponseWriter, r *http.Request, p params) {
 		return
 	}
 	for _, ch := range chans {
-		if session(ch) == nil {
+		if mixerLeg(ch) == nil {
 			writeError(w, http.StatusUnprocessableEntity, "Channel cannot join a bridge")
 			return
 		}
@@ -244,8 +255,7 @@ func (s *Server) addChannel(w http.ResponseWriter, r *http.Request, p params) {
 		b.mu.Lock()
 		b.members = append(b.members, ch)
 		b.mu.Unlock()
-		sess := session(ch)
-		if err := b.mix.Add(sess); err != nil {
+		if err := b.mix.Add(mixerLeg(ch)); err != nil {
 			s.opt.Logger.Warn("ari bridge add", "bridge", b.id, "channel", ch.id, "err", err)
 		}
 		b.applyMute(ch)
@@ -255,7 +265,7 @@ func (s *Server) addChannel(w http.ResponseWriter, r *http.Request, p params) {
 		app := ch.app
 		ch.mu.Unlock()
 		if app != "" {
-			s.hub.Subscribe(b.tenant, app, []string{"bridge:" + b.id}, true)
+			s.hub.follow(b.tenant, app, true, "bridge:"+b.id)
 		}
 		s.channelEvent(ch, &ChannelEnteredBridge{Event: Event{Type: "ChannelEnteredBridge"}, Bridge: b.model(), Channel: new(ch.model())})
 	}
@@ -290,8 +300,8 @@ func (s *Server) removeFromBridge(b *bridge, ch *channel) {
 	}
 	b.members = slices.Delete(b.members, i, i+1)
 	b.mu.Unlock()
-	if sess := session(ch); sess != nil {
-		b.mix.Remove(sess)
+	if leg := mixerLeg(ch); leg != nil {
+		b.mix.Remove(leg)
 	}
 	ch.mu.Lock()
 	ch.bridge = nil

@@ -33,6 +33,12 @@ type OriginateRequest struct {
 	Run func(c *call.Call)
 }
 
+// EndpointResolver is an Originator that can also name an endpoint's SIP
+// URI (for redirect).
+type EndpointResolver interface {
+	ResolveEndpoint(tenant, endpoint string) (string, error)
+}
+
 // ErrEndpoint is returned by an Originator for an endpoint it cannot
 // reach (400 to the application).
 var ErrEndpoint = errors.New("invalid endpoint")
@@ -125,7 +131,7 @@ func (s *Server) originate(w http.ResponseWriter, r *http.Request, p params) {
 			ch.mu.Unlock()
 			// The originating application follows the channel from the
 			// start (ringing, a failure), as Asterisk subscribes it.
-			s.hub.Subscribe(tenant, app, []string{"channel:" + id}, true)
+			s.hub.follow(tenant, app, true, "channel:"+id)
 		},
 		Run: func(c *call.Call) { _, _ = s.RunStasis(c.Context(), c, app, args) }})
 	switch {
@@ -446,5 +452,38 @@ func (s *Server) setChannelVar(w http.ResponseWriter, r *http.Request, p params)
 		ch.mu.Unlock()
 	}
 	s.channelEvent(ch, &ChannelVarset{Event: Event{Type: "ChannelVarset"}, Variable: name, Value: value, Channel: new(ch.model())})
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// redirectChannel handles POST /channels/{id}/redirect: the caller is sent
+// to endpoint (a 302 before answer, a REFER after) and the channel ends.
+func (s *Server) redirectChannel(w http.ResponseWriter, r *http.Request, p params) {
+	endpoint := p.get("endpoint")
+	if endpoint == "" {
+		writeError(w, http.StatusBadRequest, "Required parameter endpoint not provided")
+		return
+	}
+	ch := s.stasisChannel(w, r)
+	if ch == nil {
+		return
+	}
+	res, ok := s.opt.Originator.(EndpointResolver)
+	if !ok {
+		writeError(w, http.StatusUnprocessableEntity, "Endpoint not found")
+		return
+	}
+	uri, err := res.ResolveEndpoint(ch.tenant, endpoint)
+	if err != nil {
+		if errors.Is(err, ErrEndpoint) {
+			writeError(w, http.StatusUnprocessableEntity, "Endpoint not found: "+err.Error())
+		} else {
+			writeError(w, http.StatusBadRequest, err.Error())
+		}
+		return
+	}
+	if err := ch.c.Redirect(uri); err != nil {
+		writeError(w, http.StatusPreconditionFailed, "Channel in invalid state: "+err.Error())
+		return
+	}
 	w.WriteHeader(http.StatusNoContent)
 }

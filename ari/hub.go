@@ -235,6 +235,43 @@ func (h *Hub) Subscribe(tenant, name string, sources []string, on bool) (Applica
 	return a.model(), true
 }
 
+// follow (un)subscribes a connected application without building its
+// model (the call side does it for every channel and bridge); false when
+// the application is not connected.
+func (h *Hub) follow(tenant, name string, on bool, sources ...string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	a := h.tenants[tenant][name]
+	if a == nil {
+		return false
+	}
+	for _, s := range sources {
+		if on {
+			a.subs[s] = true
+		} else {
+			delete(a.subs, s)
+		}
+	}
+	return true
+}
+
+// forget removes source (a destroyed channel or bridge) from every
+// application of the tenant, so subscriptions do not pile up.
+func (h *Hub) forget(tenant, source string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, a := range h.tenants[tenant] {
+		delete(a.subs, source)
+	}
+}
+
+// connected reports whether the tenant's application is connected.
+func (h *Hub) connected(tenant, name string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.tenants[tenant][name] != nil
+}
+
 // Subscribed reports whether a connected application has source.
 func (h *Hub) Subscribed(tenant, name, source string) bool {
 	h.mu.Lock()

@@ -155,7 +155,7 @@ func (s *Server) snoopChannel(w http.ResponseWriter, r *http.Request, p params) 
 		writeError(w, http.StatusUnprocessableEntity, "Channel cannot be snooped")
 		return
 	}
-	if _, ok := s.hub.Application(target.tenant, app); !ok {
+	if !s.hub.connected(target.tenant, app) {
 		writeError(w, http.StatusBadRequest, "Application not connected")
 		return
 	}

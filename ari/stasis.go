@@ -140,9 +140,7 @@ func (s *Server) attachAs(c *call.Call, id string) *channel {
 		delete(g.channels, id)
 		delete(g.byCall, c)
 		g.mu.Unlock()
-		for _, a := range s.hub.Applications(ch.tenant) {
-			s.hub.Subscribe(ch.tenant, a.Name, []string{"channel:" + id}, false)
-		}
+		s.hub.forget(ch.tenant, "channel:"+id)
 	}()
 	return ch
 }
@@ -193,7 +191,7 @@ func (s *Server) channelEvent(ch *channel, ev Message) {
 // ends. An application that is not connected fails at once (FAILED), and
 // the flow goes on.
 func (s *Server) RunStasis(ctx context.Context, c *call.Call, app string, args []string) (ivr.StasisResult, error) {
-	if _, ok := s.hub.Application(c.TenantID, app); !ok {
+	if !s.hub.connected(c.TenantID, app) {
 		return ivr.StasisResult{Status: "FAILED"}, nil
 	}
 	ch := s.attach(c)
@@ -210,7 +208,7 @@ func (s *Server) RunStasis(ctx context.Context, c *call.Call, app string, args [
 	defer ch.inStasis.Done()
 
 	src := "channel:" + ch.id
-	if _, ok := s.hub.Subscribe(c.TenantID, app, []string{src}, true); !ok {
+	if !s.hub.follow(c.TenantID, app, true, src) {
 		ch.leaveStasis()
 		return ivr.StasisResult{Status: "FAILED"}, nil
 	}
@@ -258,7 +256,7 @@ loop:
 	s.channelEvent(ch, &StasisEnd{Event: Event{Type: "StasisEnd"}, Channel: model})
 	if err == nil {
 		// Continued in the flow: the application no longer follows it.
-		s.hub.Subscribe(c.TenantID, app, []string{src}, false)
+		s.hub.follow(c.TenantID, app, false, src)
 		res.Status = "SUCCESS"
 	}
 	s.opt.Logger.Info("ari stasis end", "call", c.ID, "app", app, "label", res.Label)
@@ -345,7 +343,7 @@ func causeText(q850 int) string {
 var causeTexts = map[int]string{
 	0: "Unknown", 1: "Unallocated (unassigned) number", 3: "No route to destination",
 	16: "Normal Clearing", 17: "User busy", 18: "No user responding", 19: "User alerting, no answer",
-	21: "Call Rejected", 22: "Number changed", 26: "Answered elsewhere", 27: "Destination out of order",
+	21: "Call Rejected", 22: "Number changed", 23: "Redirected to new destination", 26: "Answered elsewhere", 27: "Destination out of order",
 	28: "Invalid number format", 31: "Normal, unspecified", 34: "Circuit/channel congestion",
 	38: "Network out of order", 41: "Temporary failure", 42: "Switching equipment congestion",
 	47: "Resource unavailable, unspecified", 58: "Bearer capability not available",

@@ -229,6 +229,25 @@ func (c *Call) Answer() error {
 	return c.leg.Answer()
 }
 
+// Redirector is a Leg that can send the far end elsewhere (a SIP 302
+// before answer, a REFER after).
+type Redirector interface {
+	Redirect(target string) error
+}
+
+// Redirect sends the far end to target (a SIP URI); the call then ends
+// with CauseRedirected.
+func (c *Call) Redirect(target string) error {
+	if cause := c.Cause(); cause != nil {
+		return cause
+	}
+	r, ok := c.leg.(Redirector)
+	if !ok {
+		return ErrNoLeg
+	}
+	return r.Redirect(target)
+}
+
 // Ring tells an unanswered inbound caller that it rings (180).
 func (c *Call) Ring() error {
 	if cause := c.Cause(); cause != nil {

@@ -85,6 +85,10 @@ var (
 	CauseRemoteHangup = &Cause{Name: "remote-hangup", Q850: 16, Side: SideCallee}
 )
 
+// CauseRedirected ends a call sent elsewhere (a 302, or a REFER the far
+// end accepted); Q.850 23 is "redirection to new destination".
+var CauseRedirected = &Cause{Name: "redirected", Q850: 23, Side: SideSystem}
+
 // CauseOf finds the Cause in err's chain, or a server error when none.
 func CauseOf(err error) *Cause {
 	var c *Cause

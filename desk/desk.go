@@ -204,6 +204,7 @@ type Agent struct {
 	since    time.Time
 	ringing  map[string]bool // offers ringing on this agent
 	talk     *talk
+	ring     *AgentLeg // a call placed to the agent by an ARI application (ring.go)
 	grace    *time.Timer
 	gen      int // connection generation, so a stale grace timer does nothing
 }
@@ -334,6 +335,7 @@ func (a *Agent) disconnected(s *Session) {
 	}
 	clear(a.ringing)
 	t := a.talk
+	r := a.ring
 	gen := a.gen
 	a.mu.Unlock()
 
@@ -346,6 +348,9 @@ func (a *Agent) disconnected(s *Session) {
 	}
 	if t != nil {
 		t.end(byNobody)
+	}
+	if r != nil {
+		r.end(ringLost)
 	}
 
 	a.d.mu.Lock()

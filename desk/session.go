@@ -74,6 +74,9 @@ func (s *Session) handle(ctx context.Context, m in) error {
 		}
 		return nil
 	}
+	if r := a.ringOf(m.Call); r != nil {
+		return r.handle(m) // a call placed to the agent by an ARI application
+	}
 	switch m.Type {
 	case "state":
 		return s.setState(ctx, m.State, m.Reason)

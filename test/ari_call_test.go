@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -107,6 +108,19 @@ func (e *ariEvents) types(channel string) string {
 	return strings.Join(out, " ")
 }
 
+// channels are the ids of the channels that had an event of type typ.
+func (e *ariEvents) channels(typ string) map[string]bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := map[string]bool{}
+	for _, ev := range e.all {
+		if ev.GetType() == typ {
+			out[channelOf(ev)] = true
+		}
+	}
+	return out
+}
+
 func isType(typ string) func(ari.Event) bool {
 	return func(ev ari.Event) bool { return ev.GetType() == typ }
 }
@@ -190,8 +204,17 @@ func startSIPpUAS(t *testing.T) *sippUAS {
 
 // ariGet does an authenticated GET below /ari.
 func ariGet(t *testing.T, s *server, path string) (int, []byte) {
+	return ariDo(t, s, "GET", path)
+}
+
+// ariPost does an authenticated POST below /ari.
+func ariPost(t *testing.T, s *server, path string) (int, []byte) {
+	return ariDo(t, s, "POST", path)
+}
+
+func ariDo(t *testing.T, s *server, method, path string) (int, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d/ari%s", s.HTTPPort, path), nil)
+	req, _ := http.NewRequest(method, fmt.Sprintf("http://127.0.0.1:%d/ari%s", s.HTTPPort, path), nil)
 	req.SetBasicAuth("demo", "demo-ari")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -211,11 +234,15 @@ func ariGet(t *testing.T, s *server, path string) (int, []byte) {
 // order.
 func TestARICall(t *testing.T) {
 	needSIPp(t)
-	uas := startSIPpUAS(t)
+	uas, uas2 := startSIPpUAS(t), startSIPpUAS(t)
 	s := startServer(t, serverOptions{Name: "ari-call", Edit: func(t testing.TB, cfg map[string]any) {
 		demo := cfg["tenants"].([]any)[0].(map[string]any)
 		trunks := demo["trunks"].(map[string]any)
-		trunks["outbound"] = []any{map[string]any{"name": "uas", "address": fmt.Sprintf("127.0.0.1:%d", uas.Port)}}
+		trunks["outbound"] = []any{map[string]any{"name": "uas", "address": fmt.Sprintf("127.0.0.1:%d", uas.Port)},
+			map[string]any{"name": "uas2", "address": fmt.Sprintf("127.0.0.1:%d", uas2.Port)}}
+		// acme gets an ARI user of its own, to show it sees nothing of demo's.
+		acme := cfg["tenants"].([]any)[1].(map[string]any)
+		acme["ari"] = map[string]any{"users": []any{map[string]any{"username": "acme", "password": "acme-ari"}}}
 	}})
 
 	// Nobody connected: the number's caller is turned away.
@@ -251,11 +278,56 @@ func TestARICall(t *testing.T) {
 			x, ok := e.(*ari.ChannelStateChange)
 			return ok && x.Channel.ID == id && x.Channel.State == "Up"
 		})
-		pb, err := h.Play("hello-pb", "sound:hello-world")
-		if err != nil {
+		// Bad requests get Asterisk's answers, and the call goes on.
+		base := fmt.Sprintf("http://127.0.0.1:%d/ari", s.HTTPPort)
+		for _, c := range []struct {
+			user, method, path, body string
+			code                     int
+			msg                      string
+		}{
+			{"demo", "POST", "/channels/" + id + "/play", `{"media": "sound:hello-world"`, 400, "Invalid JSON body"},
+			{"demo", "POST", "/channels/" + id + "/play?media=video:cat", "", 400, ""},
+			{"demo", "POST", "/channels/" + id + "/dtmf", "", 400, "DTMF is required"},
+			{"demo", "POST", "/channels/" + id + "/mute?direction=sideways", "", 400, "Invalid direction specified"},
+			{"demo", "DELETE", "/channels/" + id + "?reason=tired", "", 400, "Invalid reason for hangup provided"},
+			{"demo", "POST", "/channels/nosuchchannel/answer", "", 404, "Channel not found"},
+			{"demo", "GET", "/playbacks/nosuchplayback", "", 404, "Playback not found"},
+			{"demo", "POST", "/bridges/nosuchbridge/addChannel?channel=" + id, "", 404, "Bridge not found"},
+			{"demo", "POST", "/bridges/nosuchbridge/addChannel", "", 400, "Missing parameter channel"},
+			{"wrong", "GET", "/channels/" + id, "", 401, "Authentication required"},
+			{"acme", "GET", "/channels/" + id, "", 404, "Channel not found"},
+			{"acme", "DELETE", "/channels/" + id, "", 404, "Channel not found"},
+			{"acme", "POST", "/channels/" + id + "/play?media=sound:hello-world", "", 404, "Channel not found"},
+		} {
+			req, _ := http.NewRequest(c.method, base+c.path, strings.NewReader(c.body))
+			if c.body != "" {
+				req.Header.Set("Content-Type", "application/json")
+			}
+			req.SetBasicAuth(c.user, c.user+"-ari")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var body struct{ Message string }
+			json.NewDecoder(resp.Body).Decode(&body)
+			resp.Body.Close()
+			if resp.StatusCode != c.code || c.msg != "" && body.Message != c.msg || body.Message == "" {
+				t.Errorf("%s %s %s as %s: %d %q, want %d %q", c.method, c.path, c.body, c.user, resp.StatusCode, body.Message, c.code, c.msg)
+			}
+		}
+		var acmeList []any
+		req, _ := http.NewRequest("GET", base+"/channels", nil)
+		req.SetBasicAuth("acme", "acme-ari")
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			json.NewDecoder(resp.Body).Decode(&acmeList)
+			resp.Body.Close()
+		}
+		if len(acmeList) != 0 {
+			t.Errorf("acme's channel list shows demo's calls: %v", acmeList)
+		}
+		if _, err := h.Play("hello-pb", "sound:hello-world"); err != nil {
 			t.Fatalf("play: %v", err)
 		}
-		_ = pb
 		fin := ev.wait(t, "PlaybackFinished", 10*time.Second, isType("PlaybackFinished")).(*ari.PlaybackFinished)
 		if fin.Playback.State != "done" || fin.Playback.MediaURI != "sound:hello-world" {
 			t.Errorf("PlaybackFinished = %+v", fin.Playback)
@@ -366,6 +438,124 @@ func TestARICall(t *testing.T) {
 		wantOut := "ChannelStateChange(Ringing) ChannelStateChange(Up) StasisStart ChannelEnteredBridge ChannelLeftBridge ChannelHangupRequest StasisEnd ChannelDestroyed"
 		if got := ev.types(outID); got != wantOut {
 			t.Errorf("events of the originated channel:\n got %s\nwant %s", got, wantOut)
+		}
+	})
+
+	t.Run("snoop listen and whisper", func(t *testing.T) {
+		ua := newUA(t, s)
+		s.report(t, ua.CallID)
+		inv := make(chan *sipMsg, 1)
+		go func() { inv <- ua.Invite(ariNumber, ua.offer(true, "sendrecv")) }()
+		start := ev.wait(t, "StasisStart of the caller", 15*time.Second, func(e ari.Event) bool {
+			x, ok := e.(*ari.StasisStart)
+			return ok && x.Channel.Caller.Number == ua.From
+		}).(*ari.StasisStart)
+		callerID := start.Channel.ID
+		caller := cl.Channel().Get(ari.NewKey(ari.ChannelKey, callerID))
+		if err := caller.Answer(); err != nil {
+			t.Fatalf("answer: %v", err)
+		}
+		if r := <-inv; r.Code != 200 {
+			t.Fatalf("INVITE: %s", r)
+		}
+		ua.Ack(ariNumber)
+		ua.RTP.Play(pcmSine(440, 60*time.Second))
+		ua.RTP.Start()
+		// Alone in the application, the caller hears nothing (no audio is
+		// sent at all).
+		before, _ := ua.RTP.Received()
+		time.Sleep(time.Second)
+		if got, _ := ua.RTP.Received(); len(got) > len(before) && toneAmp(got[len(before):], 440) > 300 {
+			t.Fatalf("the caller hears 440 Hz before any snoop")
+		}
+
+		// A supervisor's line (the SIPp UAS, which echoes what it hears)
+		// listens to the caller and whispers back: the caller hears its own
+		// tone only through the snoop (spy in, whisper out).
+		snoop, err := caller.Snoop("snoop-"+randHex(4), &ari.SnoopOptions{App: "hello", Spy: ari.DirectionIn, Whisper: ari.DirectionOut})
+		if err != nil {
+			t.Fatalf("snoop: %v", err)
+		}
+		ev.wait(t, "StasisStart of the snoop", 10*time.Second, forChannel("StasisStart", snoop.ID()))
+		sup, err := cl.Channel().Originate(nil, ari.OriginateRequest{Endpoint: "PJSIP/+15557650000@uas2", App: "hello", CallerID: "+15550101"})
+		if err != nil {
+			t.Fatalf("originate: %v", err)
+		}
+		ev.wait(t, "StasisStart of the supervisor's line", 15*time.Second, forChannel("StasisStart", sup.ID()))
+		br, err := cl.Bridge().Create(ari.NewKey(ari.BridgeKey, "snoop-"+randHex(4)), "mixing", "coach")
+		if err != nil {
+			t.Fatalf("bridge: %v", err)
+		}
+		for _, id := range []string{snoop.ID(), sup.ID()} {
+			if err := br.AddChannel(id); err != nil {
+				t.Fatalf("add %s: %v", id, err)
+			}
+		}
+		callerHearsTone(t, "the caller hears the whisper (its tone, spied and echoed by the supervisor's line)", ua, 440)
+
+		// The caller hangs up: the snoop goes with it.
+		if code := ua.Bye(ariNumber); code != 200 {
+			t.Errorf("BYE: %d", code)
+		}
+		ev.wait(t, "ChannelDestroyed of the snoop", 10*time.Second, forChannel("ChannelDestroyed", snoop.ID()))
+		if err := sup.Hangup(); err != nil {
+			t.Errorf("hangup supervisor line: %v", err)
+		}
+		ev.wait(t, "ChannelDestroyed of the supervisor's line", 10*time.Second, forChannel("ChannelDestroyed", sup.ID()))
+		br.Delete()
+	})
+
+	t.Run("redirect", func(t *testing.T) {
+		// Unanswered: the caller gets a 302 to the trunk's address.
+		before := ev.channels("StasisStart")
+		done := make(chan *sippResult, 1)
+		go func() {
+			done <- s.runSIPp(t, sippRun{Scenario: "reject.xml", Service: ariNumber,
+				Data: map[string]any{"Formats": "0 101", "Attrs": offerPCMUEvents, "Code": 302}})
+		}()
+		start := ev.wait(t, "StasisStart of the SIPp caller", 15*time.Second, func(e ari.Event) bool {
+			x, ok := e.(*ari.StasisStart)
+			return ok && x.Channel.Caller.Number == "+15557001234" && !before[x.Channel.ID]
+		}).(*ari.StasisStart)
+		// ari/v5 has no redirect: the plain REST call.
+		if code, body := ariPost(t, s, "/channels/"+start.Channel.ID+"/redirect?endpoint=PJSIP/%2B15559876@uas"); code != 204 {
+			t.Fatalf("redirect: %d %s", code, body)
+		}
+		r := <-done
+		if r.ExitCode != 0 || !strings.Contains(r.Messages, fmt.Sprintf("Contact: <sip:+15559876@127.0.0.1:%d>", uas.Port)) {
+			t.Fatalf("the caller did not get a 302 to the trunk:\n%s", r)
+		}
+		ev.wait(t, "ChannelDestroyed", 10*time.Second, forChannel("ChannelDestroyed", start.Channel.ID))
+
+		// Answered: a REFER (blind transfer), then our leg ends.
+		ua := newUA(t, s)
+		s.report(t, ua.CallID)
+		inv := make(chan *sipMsg, 1)
+		go func() { inv <- ua.Invite(ariNumber, ua.offer(true, "sendrecv")) }()
+		st := ev.wait(t, "StasisStart of the caller", 15*time.Second, func(e ari.Event) bool {
+			x, ok := e.(*ari.StasisStart)
+			return ok && x.Channel.Caller.Number == ua.From
+		}).(*ari.StasisStart)
+		h := cl.Channel().Get(ari.NewKey(ari.ChannelKey, st.Channel.ID))
+		if err := h.Answer(); err != nil {
+			t.Fatalf("answer: %v", err)
+		}
+		if r := <-inv; r.Code != 200 {
+			t.Fatalf("INVITE: %s", r)
+		}
+		ua.Ack(ariNumber)
+		if code, body := ariPost(t, s, "/channels/"+st.Channel.ID+"/redirect?endpoint=PJSIP/%2B15559876@uas"); code != 204 {
+			t.Fatalf("redirect (REFER): %d %s", code, body)
+		}
+		if _, ok := ua.WaitBye(10 * time.Second); !ok {
+			t.Fatalf("no BYE after the accepted REFER")
+		}
+		if refers := ua.Received("REFER"); len(refers) == 0 || refers[0].Header("Refer-To") != fmt.Sprintf("<sip:+15559876@127.0.0.1:%d>", uas.Port) {
+			t.Errorf("REFERs received: %v, want one to the trunk", refers)
+		}
+		destroyed := ev.wait(t, "ChannelDestroyed", 10*time.Second, forChannel("ChannelDestroyed", st.Channel.ID)).(*ari.ChannelDestroyed)
+		if destroyed.Cause != 23 {
+			t.Errorf("ChannelDestroyed cause %d, want 23 (redirected)", destroyed.Cause)
 		}
 	})
 }

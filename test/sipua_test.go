@@ -186,6 +186,7 @@ type sipUA struct {
 	byeReceived *sipMsg
 	byeCh       chan *sipMsg
 	byes        atomic.Int32 // BYEs received, retransmissions included
+	requests    []*sipMsg    // in-dialog requests received (under byeMu)
 
 	RTP *rtpStream
 
@@ -273,6 +274,9 @@ func (u *sipUA) answerRequest(m *sipMsg) {
 	}
 	b.WriteString("Content-Length: 0\r\n\r\n")
 	u.send([]byte(b.String()))
+	u.byeMu.Lock()
+	u.requests = append(u.requests, m)
+	u.byeMu.Unlock()
 	if m.Method == "BYE" {
 		u.byes.Add(1)
 		u.byeMu.Lock()
@@ -285,6 +289,19 @@ func (u *sipUA) answerRequest(m *sipMsg) {
 			u.byeCh <- m
 		}
 	}
+}
+
+// Received returns the requests of method the far end sent in the dialog.
+func (u *sipUA) Received(method string) []*sipMsg {
+	u.byeMu.Lock()
+	defer u.byeMu.Unlock()
+	var out []*sipMsg
+	for _, m := range u.requests {
+		if m.Method == method {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 func (u *sipUA) via(branch string) string {

@@ -11,6 +11,7 @@ import (
 
 	"hotline/ari"
 	"hotline/config"
+	"hotline/desk"
 	"hotline/media"
 	"hotline/sip"
 	"hotline/tenant"
@@ -18,7 +19,7 @@ import (
 
 // newARI builds the /ari server from the tenants' ARI users, over the
 // tenants' prompts and music and the SIP server's outbound calls.
-func newARI(cfg *config.Config, version string, reg *tenant.Registry, sipSrv *sip.Server, log *slog.Logger) (*ari.Server, error) {
+func newARI(cfg *config.Config, version string, reg *tenant.Registry, sipSrv *sip.Server, agentDesk *desk.Desk, log *slog.Logger) (*ari.Server, error) {
 	var users []ari.User
 	outbound := map[string][]config.OutboundTrunk{}
 	for _, t := range cfg.Tenants {
@@ -49,7 +50,7 @@ func newARI(cfg *config.Config, version string, reg *tenant.Registry, sipSrv *si
 			}
 			return eps
 		},
-		Originator: originator{reg: reg, sip: sipSrv, trunks: outbound},
+		Originator: originator{desk: agentDesk, reg: reg, sip: sipSrv, trunks: outbound},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("ari: %w", err)
@@ -59,6 +60,7 @@ func newARI(cfg *config.Config, version string, reg *tenant.Registry, sipSrv *si
 
 // originator places ARI originates over a tenant's outbound trunks.
 type originator struct {
+	desk   *desk.Desk
 	reg    *tenant.Registry
 	sip    *sip.Server
 	trunks map[string][]config.OutboundTrunk
@@ -69,25 +71,12 @@ type originator struct {
 // address the tenant did not configure: no toll fraud through ARI).
 func (o originator) Originate(req ari.OriginateRequest) (*call.Call, error) {
 	tech, rest, _ := strings.Cut(req.Endpoint, "/")
-	if !strings.EqualFold(tech, "PJSIP") && !strings.EqualFold(tech, "SIP") {
-		return nil, fmt.Errorf("%w: %q: use PJSIP/NUMBER@TRUNK", ari.ErrEndpoint, req.Endpoint)
+	if strings.EqualFold(tech, "Agent") || strings.EqualFold(tech, "WebRTC") {
+		return o.originateAgent(req, rest)
 	}
-	number, trunkName, ok := strings.Cut(rest, "@")
-	if !ok || number == "" || strings.ContainsAny(number, "@:;<> ") {
-		return nil, fmt.Errorf("%w: %q: use PJSIP/NUMBER@TRUNK", ari.ErrEndpoint, req.Endpoint)
-	}
-	var trunk *config.OutboundTrunk
-	for i, t := range o.trunks[req.Tenant] {
-		if t.Name == trunkName {
-			trunk = &o.trunks[req.Tenant][i]
-		}
-	}
-	if trunk == nil {
-		return nil, fmt.Errorf("%w: no outbound trunk %q", ari.ErrEndpoint, trunkName)
-	}
-	target := "sip:" + number + "@" + trunk.Address
-	if trunk.Transport == "tcp" {
-		target += ";transport=tcp"
+	target, trunk, err := o.resolve(req.Tenant, req.Endpoint)
+	if err != nil {
+		return nil, err
 	}
 	t, ok := o.reg.Tenant(req.Tenant)
 	if !ok {
@@ -96,6 +85,36 @@ func (o originator) Originate(req ari.OriginateRequest) (*call.Call, error) {
 	name, num := callerID(req.CallerID)
 	return o.sip.Dial(sip.DialRequest{TenantID: req.Tenant, Target: target, From: cmp.Or(num, trunk.CallerID, "anonymous"), FromName: name,
 		Timeout: req.Timeout, Prompts: t.Prompts, Music: t.Music, Created: req.Created, Run: req.Run})
+}
+
+// ResolveEndpoint implements ari.EndpointResolver (redirect targets).
+func (o originator) ResolveEndpoint(tenantID, endpoint string) (string, error) {
+	target, _, err := o.resolve(tenantID, endpoint)
+	return target, err
+}
+
+// resolve maps PJSIP/NUMBER@TRUNK to the SIP URI of NUMBER at one of the
+// tenant's outbound trunks.
+func (o originator) resolve(tenantID, endpoint string) (string, *config.OutboundTrunk, error) {
+	tech, rest, _ := strings.Cut(endpoint, "/")
+	if !strings.EqualFold(tech, "PJSIP") && !strings.EqualFold(tech, "SIP") {
+		return "", nil, fmt.Errorf("%w: %q: use PJSIP/NUMBER@TRUNK", ari.ErrEndpoint, endpoint)
+	}
+	number, trunkName, ok := strings.Cut(rest, "@")
+	if !ok || number == "" || strings.ContainsAny(number, "@:;<> ") {
+		return "", nil, fmt.Errorf("%w: %q: use PJSIP/NUMBER@TRUNK", ari.ErrEndpoint, endpoint)
+	}
+	for i, t := range o.trunks[tenantID] {
+		if t.Name == trunkName {
+			trunk := &o.trunks[tenantID][i]
+			target := "sip:" + number + "@" + trunk.Address
+			if trunk.Transport == "tcp" {
+				target += ";transport=tcp"
+			}
+			return target, trunk, nil
+		}
+	}
+	return "", nil, fmt.Errorf("%w: no outbound trunk %q", ari.ErrEndpoint, trunkName)
 }
 
 // callerID splits Asterisk's "Name <number>" (or a bare number).

@@ -206,7 +206,7 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	if recManager != nil {
 		httpSrv.Recordings = recManager
 	}
-	ariSrv, err := newARI(cfg, version, reg, sipSrv, log.With("component", "ari"))
+	ariSrv, err := newARI(cfg, version, reg, sipSrv, agentDesk, log.With("component", "ari"))
 	if err != nil {
 		return err
 	}
