@@ -20,6 +20,29 @@ import (
 
 const ariNumber = "+15550101" // demo: straight to application "hello"
 
+// ariFlowNumber runs ariFlow, which hands the call to "hello" in a step.
+const ariFlowNumber = "+15550109"
+
+const ariFlow = `tenant: demo
+start: to_app
+steps:
+  to_app:
+    stasis: {app: hello, args: ["${caller}", flow], next: after_app, failed: goodbye}
+  after_app:
+    play: account_thanks
+    next: to_absent
+  labelled:
+    play: lost_card
+    next: to_absent
+  to_absent:
+    stasis: {app: absent, failed: goodbye}
+  goodbye:
+    play: goodbye
+    next: hangup
+  hangup:
+    hangup: {cause: normal}
+`
+
 // ariEvents collects every event an application receives, in order.
 type ariEvents struct {
 	mu  sync.Mutex
@@ -241,6 +264,15 @@ func TestARICall(t *testing.T) {
 		trunks["outbound"] = []any{map[string]any{"name": "uas", "address": fmt.Sprintf("127.0.0.1:%d", uas.Port)},
 			map[string]any{"name": "uas2", "address": fmt.Sprintf("127.0.0.1:%d", uas2.Port)}}
 		// acme gets an ARI user of its own, to show it sees nothing of demo's.
+		// A flow with stasis steps: the application gives the call back
+		// to the flow, then a second application that is not connected
+		// fails over.
+		flow := filepath.Join(t.TempDir(), "ari-flow.yaml")
+		if err := os.WriteFile(flow, []byte(ariFlow), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		demo["flows"].(map[string]any)["ari"] = flow
+		demo["numbers"] = append(demo["numbers"].([]any), map[string]any{"number": ariFlowNumber, "flow": "ari"})
 		acme := cfg["tenants"].([]any)[1].(map[string]any)
 		acme["ari"] = map[string]any{"users": []any{map[string]any{"username": "acme", "password": "acme-ari"}}}
 	}})
@@ -556,6 +588,60 @@ func TestARICall(t *testing.T) {
 		destroyed := ev.wait(t, "ChannelDestroyed", 10*time.Second, forChannel("ChannelDestroyed", st.Channel.ID)).(*ari.ChannelDestroyed)
 		if destroyed.Cause != 23 {
 			t.Errorf("ChannelDestroyed cause %d, want 23 (redirected)", destroyed.Cause)
+		}
+	})
+
+	t.Run("stasis step continues the flow", func(t *testing.T) {
+		ua := newUA(t, s)
+		s.report(t, ua.CallID)
+		if r := ua.Invite(ariFlowNumber, ua.offer(true, "sendrecv")); r.Code != 200 {
+			t.Fatalf("INVITE: %s", r)
+		}
+		ua.Ack(ariFlowNumber)
+		ua.RTP.Start()
+		start := ev.wait(t, "StasisStart from the flow", 15*time.Second, func(e ari.Event) bool {
+			x, ok := e.(*ari.StasisStart)
+			return ok && x.Channel.Caller.Number == ua.From
+		}).(*ari.StasisStart)
+		id := start.Channel.ID
+		if start.Channel.State != "Up" || strings.Join(start.Args, ",") != ua.From+",flow" {
+			t.Errorf("StasisStart = %+v (the flow answered the call; args from the step)", start)
+		}
+		h := cl.Channel().Get(ari.NewKey(ari.ChannelKey, id))
+		if err := h.SetVariable("CHOICE", "lost"); err != nil {
+			t.Fatalf("set variable: %v", err)
+		}
+		if v, err := h.GetVariable("CHOICE"); err != nil || v != "lost" {
+			t.Errorf("variable CHOICE = %q, %v", v, err)
+		}
+		// Back to the flow, at the step the label names.
+		if code, body := ariPost(t, s, "/channels/"+id+"/continue?label=labelled"); code != 204 {
+			t.Fatalf("continue: %d %s", code, body)
+		}
+		ev.wait(t, "StasisEnd", 5*time.Second, forChannel("StasisEnd", id))
+		// Out of the application: its REST calls are refused, the call goes on.
+		if code, body := ariPost(t, s, "/channels/"+id+"/answer"); code != 409 || !strings.Contains(string(body), "not in Stasis") {
+			t.Errorf("answer outside Stasis: %d %s, want 409", code, body)
+		}
+		if _, ok := ua.WaitBye(30 * time.Second); !ok {
+			t.Fatalf("the flow did not end the call")
+		}
+		c := s.findCall(t, ua.CallID, true, 10*time.Second)
+		var path []string
+		for _, e := range s.settledEvents(t, c) {
+			switch e.Kind {
+			case "stasis", "stasis_end":
+				path = append(path, e.Kind+":"+e.Data["app"]+":"+e.Data["status"]+":"+e.Data["next"])
+			case "prompt":
+				path = append(path, "play:"+e.Data["prompt"])
+			}
+		}
+		want := "stasis:hello:: stasis_end:hello:SUCCESS:labelled play:lost_card stasis:absent:: stasis_end:absent:FAILED:goodbye play:goodbye"
+		if got := strings.Join(path, " "); got != want {
+			t.Errorf("the flow's path:\n got %s\nwant %s", got, want)
+		}
+		if got := ev.types(id); got != "StasisStart ChannelVarset StasisEnd" {
+			t.Errorf("events of the channel: %s", got)
 		}
 	})
 }
