@@ -19,10 +19,11 @@ type bridge struct {
 	mix                            *media.Mixer
 	play                           *playQueue
 
-	mu      sync.Mutex
-	members []*channel
-	rec     *liveRecording
-	moh     *media.Player
+	mu        sync.Mutex
+	members   []*channel
+	recording bool // a live recording of the bridge exists
+	dead      bool // destroyed: nobody joins any more
+	moh       *media.Player
 }
 
 func (g *registry) bridge(tenant, id string) *bridge {
@@ -180,13 +181,14 @@ func (s *Server) destroy(b *bridge) {
 	delete(s.reg.bridges, key(b.tenant, b.id))
 	s.reg.mu.Unlock()
 	b.mu.Lock()
+	b.dead = true
 	members := slices.Clone(b.members)
 	b.mu.Unlock()
 	for _, ch := range members {
 		s.removeFromBridge(b, ch)
 	}
 	b.play.close()
-	s.stopBridgeRecording(b)
+	s.stopRecordings("bridge:" + b.id)
 	b.mix.Close()
 	s.bridgeEvent(b, &BridgeDestroyed{Event: Event{Type: "BridgeDestroyed"}, Bridge: b.model()})
 	s.hub.forget(b.tenant, "bridge:"+b.id)
@@ -207,13 +209,15 @@ func (s *Server) bridgeChannels(w http.ResponseWriter, r *http.Request, p params
 	}
 	var chans []*channel
 	for _, id := range ids {
+		// Asterisk's codes: 400 for a channel that does not exist, 422
+		// for one outside Stasis.
 		ch := s.reg.channel(b.tenant, id)
 		if ch == nil {
-			writeError(w, http.StatusUnprocessableEntity, "Channel not found")
+			writeError(w, http.StatusBadRequest, "Channel not found")
 			return nil, nil
 		}
 		if !ch.inApp() {
-			writeError(w, http.StatusConflict, notInStasis)
+			writeError(w, http.StatusUnprocessableEntity, notInStasis)
 			return nil, nil
 		}
 		chans = append(chans, ch)
@@ -238,38 +242,67 @@ func (s *Server) addChannel(w http.ResponseWriter, r *http.Request, p params) {
 		}
 	}
 	for _, ch := range chans {
-		if old := ch.currentBridge(); old == b {
-			continue
-		} else if old != nil {
-			s.removeFromBridge(old, ch)
+		if code, msg := s.join(b, ch, mute); code != 0 {
+			writeError(w, code, msg)
+			return
 		}
-		// What the application played to the channel stops; the bridge
-		// feeds it from now on.
-		ch.play.clear()
-		ch.mu.Lock()
-		if mute {
-			ch.muteIn = true
-		}
-		ch.bridge = b
-		ch.mu.Unlock()
-		b.mu.Lock()
-		b.members = append(b.members, ch)
-		b.mu.Unlock()
-		if err := b.mix.Add(mixerLeg(ch)); err != nil {
-			s.opt.Logger.Warn("ari bridge add", "bridge", b.id, "channel", ch.id, "err", err)
-		}
-		b.applyMute(ch)
-		// The channel's application follows the bridge from now on, as
-		// Asterisk subscribes it.
-		ch.mu.Lock()
-		app := ch.app
-		ch.mu.Unlock()
-		if app != "" {
-			s.hub.follow(b.tenant, app, true, "bridge:"+b.id)
-		}
-		s.channelEvent(ch, &ChannelEnteredBridge{Event: Event{Type: "ChannelEnteredBridge"}, Bridge: b.model(), Channel: new(ch.model())})
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// join puts a channel in a bridge (leaving any other), serialised with
+// its other bridge changes and its leaving Stasis; a failure is the HTTP
+// answer.
+func (s *Server) join(b *bridge, ch *channel, mute bool) (int, string) {
+	ch.bridgeMu.Lock()
+	defer ch.bridgeMu.Unlock()
+	if !ch.inApp() {
+		return http.StatusUnprocessableEntity, notInStasis
+	}
+	old := ch.currentBridge()
+	if old == b {
+		return 0, ""
+	}
+	if old != nil {
+		s.leaveBridgeLocked(old, ch)
+	}
+	// What the application played to the channel stops; the bridge
+	// feeds it from now on.
+	ch.play.clear()
+	b.mu.Lock()
+	if b.dead {
+		b.mu.Unlock()
+		return http.StatusNotFound, "Bridge not found"
+	}
+	b.members = append(b.members, ch)
+	b.mu.Unlock()
+	ch.mu.Lock()
+	if mute {
+		ch.muteIn = true
+	}
+	ch.bridge = b
+	app := ch.app
+	ch.mu.Unlock()
+	if err := b.mix.Add(mixerLeg(ch)); err != nil {
+		// The bridge closed meanwhile (destroyed): undo.
+		b.mu.Lock()
+		b.members = slices.DeleteFunc(b.members, func(x *channel) bool { return x == ch })
+		b.mu.Unlock()
+		ch.mu.Lock()
+		if ch.bridge == b {
+			ch.bridge = nil
+		}
+		ch.mu.Unlock()
+		return http.StatusNotFound, "Bridge not found"
+	}
+	b.applyMute(ch)
+	// The channel's application follows the bridge from now on, as
+	// Asterisk subscribes it.
+	if app != "" {
+		s.hub.follow(b.tenant, app, true, "bridge:"+b.id)
+	}
+	s.channelEvent(ch, &ChannelEnteredBridge{Event: Event{Type: "ChannelEnteredBridge"}, Bridge: b.model(), Channel: new(ch.model())})
+	return 0, ""
 }
 
 func (s *Server) removeChannel(w http.ResponseWriter, r *http.Request, p params) {
@@ -292,6 +325,13 @@ func (s *Server) removeChannel(w http.ResponseWriter, r *http.Request, p params)
 // removeFromBridge takes a member out: ChannelLeftBridge, and its media
 // goes back to the channel (silence, or its music on hold).
 func (s *Server) removeFromBridge(b *bridge, ch *channel) {
+	ch.bridgeMu.Lock()
+	defer ch.bridgeMu.Unlock()
+	s.leaveBridgeLocked(b, ch)
+}
+
+// leaveBridgeLocked is removeFromBridge for a caller holding ch.bridgeMu.
+func (s *Server) leaveBridgeLocked(b *bridge, ch *channel) {
 	b.mu.Lock()
 	i := slices.Index(b.members, ch)
 	if i < 0 {
@@ -304,7 +344,9 @@ func (s *Server) removeFromBridge(b *bridge, ch *channel) {
 		b.mix.Remove(leg)
 	}
 	ch.mu.Lock()
-	ch.bridge = nil
+	if ch.bridge == b {
+		ch.bridge = nil
+	}
 	moh := ch.moh
 	ch.mu.Unlock()
 	if moh != nil {

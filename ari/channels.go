@@ -382,6 +382,11 @@ func (s *Server) playChannel(w http.ResponseWriter, r *http.Request, p params) {
 	if ch == nil {
 		return
 	}
+	if ch.snoop != nil && !ch.snoop.whisper {
+		// Nobody would hear it, and it would never finish.
+		writeError(w, http.StatusUnprocessableEntity, "A snoop channel without whisper cannot play media")
+		return
+	}
 	s.startPlayback(w, r, p, ch.tenant, "channel:"+ch.id, ch.play)
 }
 
@@ -399,6 +404,8 @@ func (ch *channel) builtin(name string) (string, bool) {
 	case "CHANNEL(state)":
 		return string(ch.c.State()), true
 	case "CHANNEL(language)":
+		ch.mu.Lock()
+		defer ch.mu.Unlock()
 		return ch.language, true
 	case "EXTEN":
 		return ch.c.To, true

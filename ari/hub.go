@@ -42,6 +42,10 @@ type app struct {
 
 func (a *app) active() *conn { return a.conns[len(a.conns)-1] }
 
+// online: the application has a connection (it may be kept without one,
+// with its subscriptions, until it reconnects).
+func (a *app) online() bool { return a != nil && len(a.conns) > 0 }
+
 // conn is one WebSocket's queue. The hub closes done (once) when it drops
 // the connection; the WebSocket's owner then ends it.
 type conn struct {
@@ -98,7 +102,13 @@ func (h *Hub) register(tenant string, names []string, subscribeAll bool) (*conn,
 			}
 			a.conns = slices.DeleteFunc(a.conns, func(x *conn) bool { return x == c })
 			if len(a.conns) == 0 {
-				delete(apps, n)
+				// An application that reconnects (clients do, by
+				// themselves) finds the channels and bridges it followed,
+				// as in Asterisk; one that followed nothing is gone.
+				a.subAll = false
+				if len(a.subs) == 0 {
+					delete(apps, n)
+				}
 			}
 		}
 		if len(apps) == 0 {
@@ -121,7 +131,7 @@ func (h *Hub) Publish(tenant, appName string, ev Message) (bool, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	a := h.tenants[tenant][appName]
-	if a == nil {
+	if !a.online() {
 		return false, nil
 	}
 	a.enqueue(data)
@@ -137,7 +147,7 @@ func (h *Hub) Broadcast(tenant string, sources []string, ev Message) ([]string, 
 	var names []string
 	for _, name := range slices.Sorted(maps.Keys(h.tenants[tenant])) {
 		a := h.tenants[tenant][name]
-		if a.subAll || slices.ContainsFunc(sources, func(s string) bool { return a.subs[s] }) {
+		if a.online() && (a.subAll || slices.ContainsFunc(sources, func(s string) bool { return a.subs[s] })) {
 			names = append(names, name)
 		}
 	}
@@ -150,7 +160,7 @@ func (h *Hub) Broadcast(tenant string, sources []string, ev Message) ([]string, 
 		}
 		h.mu.Lock()
 		// The application may have gone while its copy was encoded.
-		if a := h.tenants[tenant][name]; a != nil {
+		if a := h.tenants[tenant][name]; a.online() {
 			a.enqueue(data)
 			reached = append(reached, name)
 		}
@@ -200,7 +210,9 @@ func (h *Hub) Applications(tenant string) []Application {
 	defer h.mu.Unlock()
 	var out []Application
 	for _, name := range slices.Sorted(maps.Keys(h.tenants[tenant])) {
-		out = append(out, h.tenants[tenant][name].model())
+		if a := h.tenants[tenant][name]; a.online() {
+			out = append(out, a.model())
+		}
 	}
 	return out
 }
@@ -210,7 +222,7 @@ func (h *Hub) Application(tenant, name string) (Application, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	a := h.tenants[tenant][name]
-	if a == nil {
+	if !a.online() {
 		return Application{}, false
 	}
 	return a.model(), true
@@ -222,7 +234,7 @@ func (h *Hub) Subscribe(tenant, name string, sources []string, on bool) (Applica
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	a := h.tenants[tenant][name]
-	if a == nil {
+	if !a.online() {
 		return Application{}, false
 	}
 	for _, s := range sources {
@@ -242,7 +254,7 @@ func (h *Hub) follow(tenant, name string, on bool, sources ...string) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	a := h.tenants[tenant][name]
-	if a == nil {
+	if a == nil || on && !a.online() {
 		return false
 	}
 	for _, s := range sources {
@@ -260,8 +272,11 @@ func (h *Hub) follow(tenant, name string, on bool, sources ...string) bool {
 func (h *Hub) forget(tenant, source string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for _, a := range h.tenants[tenant] {
+	for name, a := range h.tenants[tenant] {
 		delete(a.subs, source)
+		if !a.online() && len(a.subs) == 0 {
+			delete(h.tenants[tenant], name)
+		}
 	}
 }
 
@@ -269,7 +284,7 @@ func (h *Hub) forget(tenant, source string) {
 func (h *Hub) connected(tenant, name string) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.tenants[tenant][name] != nil
+	return h.tenants[tenant][name].online()
 }
 
 // Subscribed reports whether a connected application has source.
@@ -277,7 +292,7 @@ func (h *Hub) Subscribed(tenant, name, source string) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	a := h.tenants[tenant][name]
-	return a != nil && a.subs[source]
+	return a.online() && a.subs[source]
 }
 
 func (a *app) model() Application {

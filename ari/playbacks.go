@@ -31,6 +31,8 @@ type playback struct {
 	skip                     time.Duration
 	offset                   time.Duration
 
+	done chan struct{} // closed when play() is over (events sent, media released)
+
 	mu     sync.Mutex
 	state  string
 	idx    int
@@ -67,11 +69,19 @@ type playQueue struct {
 	target string
 	out    func(media.Source)
 
-	mu      sync.Mutex
-	queue   []*playback
-	cur     *playback
-	running bool
-	closed  bool
+	mu        sync.Mutex
+	queue     []*playback
+	cur       *playback
+	running   bool
+	closed    bool
+	suspended bool // the channel is leaving its application
+}
+
+// suspend refuses (on) or accepts again new playbacks.
+func (q *playQueue) suspend(on bool) {
+	q.mu.Lock()
+	q.suspended = on
+	q.mu.Unlock()
 }
 
 func newPlayQueue(s *Server, tenant, target string, out func(media.Source)) *playQueue {
@@ -88,7 +98,7 @@ func (q *playQueue) busy() bool {
 func (q *playQueue) add(p *playback) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.closed {
+	if q.closed || q.suspended {
 		return false
 	}
 	q.queue = append(q.queue, p)
@@ -99,7 +109,9 @@ func (q *playQueue) add(p *playback) bool {
 	return true
 }
 
-// clear stops what plays and drops what waits (the channel left Stasis).
+// clear stops what plays and drops what waits (the channel left Stasis),
+// and returns once the playing one has finished (its PlaybackFinished is
+// out and it no longer touches the media).
 func (q *playQueue) clear() {
 	q.mu.Lock()
 	pending := q.queue
@@ -112,6 +124,7 @@ func (q *playQueue) clear() {
 	}
 	if cur != nil {
 		cur.halt()
+		<-cur.done
 	}
 }
 
@@ -163,6 +176,7 @@ func (q *playQueue) play(p *playback) {
 	defer func() {
 		q.out(nil)
 		s.finishPlayback(p, state, true)
+		close(p.done)
 	}()
 	for i, uri := range p.uris {
 		p.mu.Lock()
@@ -218,12 +232,16 @@ func (s *Server) finishPlayback(p *playback, state string, started bool) {
 	p.mu.Lock()
 	p.state = state
 	p.mu.Unlock()
+	// Forgotten first: an application that reacts to PlaybackFinished
+	// finds it gone, as in Asterisk.
+	s.reg.mu.Lock()
+	if s.reg.playbacks[key(p.tenant, p.id)] == p {
+		delete(s.reg.playbacks, key(p.tenant, p.id))
+	}
+	s.reg.mu.Unlock()
 	if started {
 		s.playbackEvent(p, &PlaybackFinished{Event: Event{Type: "PlaybackFinished"}, Playback: p.model()})
 	}
-	s.reg.mu.Lock()
-	delete(s.reg.playbacks, key(p.tenant, p.id))
-	s.reg.mu.Unlock()
 }
 
 // playbackEvent goes to the applications following the playback's target.
@@ -309,7 +327,7 @@ func (s *Server) startPlayback(w http.ResponseWriter, r *http.Request, p params,
 	}
 	pb := &playback{id: id, tenant: tenant, target: target, lang: cmpOr(p.get("lang"), "en"), uris: uris,
 		skip: time.Duration(skip) * time.Millisecond, offset: time.Duration(offset) * time.Millisecond,
-		state: playQueued, stop: make(chan struct{})}
+		state: playQueued, stop: make(chan struct{}), done: make(chan struct{})}
 	s.reg.mu.Lock()
 	if _, dup := s.reg.playbacks[key(tenant, id)]; dup {
 		s.reg.mu.Unlock()
@@ -323,7 +341,7 @@ func (s *Server) startPlayback(w http.ResponseWriter, r *http.Request, p params,
 		s.reg.mu.Lock()
 		delete(s.reg.playbacks, key(tenant, id))
 		s.reg.mu.Unlock()
-		writeError(w, http.StatusNotFound, "Channel not found")
+		writeError(w, http.StatusConflict, "Channel not in Stasis application")
 		return
 	}
 	writeJSON(w, http.StatusCreated, model)

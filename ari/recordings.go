@@ -180,14 +180,25 @@ func (l *liveRecording) closeFile(remove bool) {
 	}
 }
 
+// canonicalName is the one spelling of a recording name ("./a//b/" is
+// "a/b"), so a live recording and its file have one key; ok is false for
+// a name that is empty or would leave the tenant's directory.
+func canonicalName(name string) (string, bool) {
+	if name == "" || strings.Contains(name, "..") || strings.ContainsAny(name, "\\\x00") {
+		return "", false
+	}
+	clean := strings.TrimPrefix(filepath.ToSlash(filepath.Clean("/"+name)), "/")
+	return clean, clean != ""
+}
+
 // recordingPath maps a recording name to its file; names may have
 // subdirectories but never leave the tenant's directory.
 func (s *Server) recordingPath(tenant, name string) (string, error) {
 	if s.opt.RecordingsDir == "" {
 		return "", errors.New("recordings are not configured")
 	}
-	clean := filepath.Clean("/" + name)
-	if name == "" || clean == "/" || strings.Contains(name, "..") || strings.ContainsAny(name, "\\\x00") {
+	clean, ok := canonicalName(name)
+	if !ok {
 		return "", fmt.Errorf("invalid recording name %q", name)
 	}
 	return filepath.Join(s.opt.RecordingsDir, tenant, clean+".wav"), nil
@@ -204,10 +215,15 @@ func (s *Server) storedPrompt(tenant, name string) (*media.Prompt, error) {
 
 // startRecording handles POST /channels/{id}/record and
 // /bridges/{id}/record once the target is known; attach starts the frames.
-func (s *Server) startRecording(w http.ResponseWriter, p params, tenant, target string, attach func(l *liveRecording) func()) *liveRecording {
+func (s *Server) startRecording(w http.ResponseWriter, p params, tenant, target string, alive func() bool, attach func(l *liveRecording) func()) *liveRecording {
 	name := p.get("name")
 	if name == "" {
 		writeError(w, http.StatusBadRequest, "Recording name is required")
+		return nil
+	}
+	name, ok := canonicalName(name)
+	if !ok {
+		writeError(w, http.StatusBadRequest, "Invalid recording name")
 		return nil
 	}
 	format := p.get("format")
@@ -253,12 +269,13 @@ func (s *Server) startRecording(w http.ResponseWriter, p params, tenant, target 
 	s.reg.recordings[rk] = l
 	s.reg.mu.Unlock()
 	fail := func(code int, msg string) *liveRecording {
+		close(l.ended) // a stop or cancel that found it meanwhile returns
 		s.forgetRecording(l)
 		writeError(w, code, msg)
 		return nil
 	}
 	if _, err := os.Stat(path); err == nil && ifExists == "fail" {
-		return fail(http.StatusUnprocessableEntity, "Recording already exists")
+		return fail(http.StatusConflict, "A recording with the same name already exists on the system and ifExists=fail")
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return fail(http.StatusInternalServerError, "Cannot create the recording directory")
@@ -282,6 +299,11 @@ func (s *Server) startRecording(w http.ResponseWriter, p params, tenant, target 
 	l.file = f
 	l.detach = attach(l)
 	go l.run()
+	if !alive() {
+		// The target went away while this started, and may have
+		// looked for its recordings before this one was there.
+		go l.finish(recDone)
+	}
 	if _, err := s.hub.Broadcast(tenant, []string{target}, &RecordingStarted{Event: Event{Type: "RecordingStarted"}, Recording: l.model()}); err != nil {
 		s.opt.Logger.Error("ari event", "err", err)
 	}
@@ -307,17 +329,27 @@ func (s *Server) recordChannel(w http.ResponseWriter, r *http.Request, p params)
 		writeError(w, http.StatusConflict, "Channel cannot be recorded")
 		return
 	}
+	// One recording per channel: claim the slot first.
 	ch.mu.Lock()
-	busy := ch.recName != ""
-	ch.mu.Unlock()
-	if busy {
+	if ch.recName != "" || ch.destroyed {
+		ch.mu.Unlock()
 		writeError(w, http.StatusConflict, "Channel is already being recorded")
 		return
 	}
-	l := s.startRecording(w, p, ch.tenant, "channel:"+ch.id, func(l *liveRecording) func() {
-		ch.addRecorder(sess, l)
+	ch.recName = "\x00starting"
+	ch.mu.Unlock()
+	alive := func() bool {
+		ch.mu.Lock()
+		defer ch.mu.Unlock()
+		return !ch.destroyed
+	}
+	l := s.startRecording(w, p, ch.tenant, "channel:"+ch.id, alive, func(l *liveRecording) func() {
+		ch.mu.Lock()
+		ch.recName = l.name
+		ch.mu.Unlock()
+		remove := sess.AddRecorder(l)
 		return func() {
-			ch.removeRecorder(sess, l)
+			remove()
 			ch.mu.Lock()
 			if ch.recName == l.name {
 				ch.recName = ""
@@ -325,9 +357,11 @@ func (s *Server) recordChannel(w http.ResponseWriter, r *http.Request, p params)
 			ch.mu.Unlock()
 		}
 	})
-	if l != nil {
+	if l == nil {
 		ch.mu.Lock()
-		ch.recName = l.name
+		if ch.recName == "\x00starting" {
+			ch.recName = ""
+		}
 		ch.mu.Unlock()
 	}
 }
@@ -337,51 +371,47 @@ func (s *Server) recordBridge(w http.ResponseWriter, r *http.Request, p params) 
 	if b == nil {
 		return
 	}
-	if b.recording() != nil {
+	b.mu.Lock()
+	if b.recording || b.dead {
+		b.mu.Unlock()
 		writeError(w, http.StatusConflict, "Bridge is already being recorded")
 		return
 	}
-	l := s.startRecording(w, p, b.tenant, "bridge:"+b.id, func(l *liveRecording) func() {
+	b.recording = true
+	b.mu.Unlock()
+	alive := func() bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return !b.dead
+	}
+	l := s.startRecording(w, p, b.tenant, "bridge:"+b.id, alive, func(l *liveRecording) func() {
 		b.mix.Tap(l.push)
 		return func() {
 			b.mix.Tap(nil)
 			b.mu.Lock()
-			if b.rec == l {
-				b.rec = nil
-			}
+			b.recording = false
 			b.mu.Unlock()
 		}
 	})
-	if l != nil {
+	if l == nil {
 		b.mu.Lock()
-		b.rec = l
+		b.recording = false
 		b.mu.Unlock()
 	}
 }
 
-func (b *bridge) recording() *liveRecording {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.rec
-}
-
-func (s *Server) stopBridgeRecording(b *bridge) {
-	if l := b.recording(); l != nil {
-		l.finish(recDone)
-	}
-}
-
-func (s *Server) stopChannelRecording(ch *channel) {
-	ch.mu.Lock()
-	name := ch.recName
-	ch.mu.Unlock()
-	if name == "" {
-		return
-	}
+// stopRecordings finishes the live recordings of a target that is going
+// away (a channel that hung up, a bridge destroyed).
+func (s *Server) stopRecordings(target string) {
 	s.reg.mu.Lock()
-	l := s.reg.recordings[key(ch.tenant, name)]
+	var ls []*liveRecording
+	for _, l := range s.reg.recordings {
+		if l.target == target {
+			ls = append(ls, l)
+		}
+	}
 	s.reg.mu.Unlock()
-	if l != nil {
+	for _, l := range ls {
 		l.finish(recDone)
 	}
 }
@@ -403,8 +433,9 @@ func (s *Server) dtmfForRecording(ch *channel, digit rune) {
 }
 
 func (s *Server) findLive(w http.ResponseWriter, r *http.Request) *liveRecording {
+	name, _ := canonicalName(r.PathValue("recordingName"))
 	s.reg.mu.Lock()
-	l := s.reg.recordings[key(tenantOf(r), r.PathValue("recordingName"))]
+	l := s.reg.recordings[key(tenantOf(r), name)]
 	s.reg.mu.Unlock()
 	if l == nil {
 		writeError(w, http.StatusNotFound, "Recording not found")
@@ -495,6 +526,7 @@ func (s *Server) live(tenant, name string) bool {
 // storedPath answers 404 for a recording that is not stored (or still
 // being made).
 func (s *Server) storedPath(w http.ResponseWriter, r *http.Request, name string) (string, bool) {
+	name, _ = canonicalName(name)
 	path, err := s.recordingPath(tenantOf(r), name)
 	if err == nil && !s.live(tenantOf(r), name) {
 		if st, statErr := os.Stat(path); statErr == nil && st.Mode().IsRegular() {
@@ -506,7 +538,7 @@ func (s *Server) storedPath(w http.ResponseWriter, r *http.Request, name string)
 }
 
 func (s *Server) getStored(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("recordingName")
+	name, _ := canonicalName(r.PathValue("recordingName"))
 	if _, ok := s.storedPath(w, r, name); ok {
 		writeJSON(w, http.StatusOK, StoredRecording{Name: name, Format: "wav"})
 	}
@@ -548,7 +580,7 @@ func (s *Server) copyStored(w http.ResponseWriter, r *http.Request, p params) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	if _, err := os.Stat(to); err == nil || s.live(tenantOf(r), dest) {
+	if canon, _ := canonicalName(dest); fileExists(to) || s.live(tenantOf(r), canon) {
 		writeError(w, http.StatusConflict, "A recording with the same name already exists")
 		return
 	}
@@ -562,5 +594,11 @@ func (s *Server) copyStored(w http.ResponseWriter, r *http.Request, p params) {
 		writeError(w, http.StatusInternalServerError, "Cannot copy the recording")
 		return
 	}
-	writeJSON(w, http.StatusOK, StoredRecording{Name: dest, Format: "wav"})
+	canon, _ := canonicalName(dest)
+	writeJSON(w, http.StatusOK, StoredRecording{Name: canon, Format: "wav"})
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -14,44 +14,13 @@ import (
 	"hotline/media"
 )
 
-// fanout feeds one session's frames (what its caller says, what it
-// hears) to several consumers: a recording and snoops. It is replaced,
-// never changed, so the pacer reads it without a lock.
-type fanout []media.FrameRecorder
-
-func (f fanout) WriteFrame(left, right []int16) {
-	for _, r := range f {
-		r.WriteFrame(left, right)
-	}
-}
-
-// addRecorder starts feeding r the channel's audio.
-func (ch *channel) addRecorder(sess *media.Session, r media.FrameRecorder) {
-	ch.mu.Lock()
-	ch.recorders = append(slices.Clone(ch.recorders), r)
-	f := ch.recorders
-	ch.mu.Unlock()
-	sess.SetRecorder(f)
-}
-
-// removeRecorder stops feeding r.
-func (ch *channel) removeRecorder(sess *media.Session, r media.FrameRecorder) {
-	ch.mu.Lock()
-	ch.recorders = slices.DeleteFunc(slices.Clone(ch.recorders), func(x media.FrameRecorder) bool { return x == r })
-	f := ch.recorders
-	ch.mu.Unlock()
-	if len(f) == 0 {
-		sess.SetRecorder(nil)
-	} else {
-		sess.SetRecorder(f)
-	}
-}
-
 // snoopMedia is a snoop channel's media: it hears the channel it snoops
 // on (spy: what that channel says, hears, or both), and what is played to
 // it (a bridge with a supervisor, a prompt) is whispered to that channel.
 // It joins bridges like a SIP session does (media.MixerLeg).
 type snoopMedia struct {
+	mu              sync.Mutex
+	cur             media.Source // what this snoop whispers now
 	target          *media.Session
 	spyIn, spyOut   bool
 	whisper         bool
@@ -91,10 +60,16 @@ func (m *snoopMedia) SetForwarder(f media.Forwarder) {
 	m.fwd.Store(&f)
 }
 
-// SetSource whispers src to the target (if the snoop may whisper).
+// SetSource whispers src to the target (if the snoop may whisper). It
+// replaces only its own whisper: another snoop's stays.
 func (m *snoopMedia) SetSource(src media.Source) {
-	if m.whisper {
-		m.target.SetOverlay(src)
+	if !m.whisper {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.target.ReplaceOverlay(m.cur, src) || m.cur == nil {
+		m.cur = src
 	}
 }
 
@@ -162,21 +137,29 @@ func (s *Server) snoopChannel(w http.ResponseWriter, r *http.Request, p params) 
 	id := cmpOr(r.PathValue("snoopId"), p.get("snoopId"))
 	if id == "" {
 		id = uuid.NewString()
-	} else if !validID(id) || s.reg.channel(target.tenant, id) != nil {
-		writeError(w, http.StatusBadRequest, "Invalid or duplicate snoopId")
+	} else if !validID(id) {
+		writeError(w, http.StatusBadRequest, "Invalid snoopId")
 		return
 	}
+	// Channel ids are unique across tenants (see registry).
+	if !s.reg.reserve(id) {
+		writeError(w, http.StatusConflict, "Channel with given unique ID already exists")
+		return
+	}
+	defer s.reg.release(id)
 	m := &snoopMedia{target: sess, spyIn: spyIn, spyOut: spyOut, whisper: wOut, digits: make(chan media.Digit)}
 	tc := target.c
 	sc := call.New(tc.Context(), call.Info{ID: id, TenantID: tc.TenantID, Flow: "snoop", From: tc.From, To: tc.To, Started: time.Now()},
 		call.Config{Media: m, State: call.StateUp})
-	ch := s.attach(sc)
+	ch := s.attachAs(sc, id)
 	ch.mu.Lock()
 	ch.name = "Snoop/" + target.name + "-" + id[:min(8, len(id))]
+	ch.snoop = m
 	ch.dialplan = DialplanCEP{Context: "snoop", Exten: tc.To, Priority: 1}
 	ch.mu.Unlock()
+	stopSpy := func() {}
 	if spyIn || spyOut {
-		target.addRecorder(sess, m)
+		stopSpy = sess.AddRecorder(m)
 	}
 	args := p.list("appArgs")
 	// The snoop lives until it is hung up, leaves its application or the
@@ -184,10 +167,8 @@ func (s *Server) snoopChannel(w http.ResponseWriter, r *http.Request, p params) 
 	go func() {
 		_, _ = s.RunStasis(context.Background(), sc, app, args)
 		sc.Hangup(call.CauseNormal)
-		target.removeRecorder(sess, m)
-		if m.whisper {
-			sess.SetOverlay(nil)
-		}
+		stopSpy()
+		m.SetSource(nil)
 	}()
 	writeJSON(w, http.StatusOK, ch.model())
 }

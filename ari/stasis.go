@@ -38,8 +38,16 @@ type channel struct {
 	play      *playQueue
 	recName   string // live recording of the channel, if any
 	destroyed bool   // the call ended: no new Stasis
-	// recorders take the channel's audio (a recording, snoops): see fanout
-	recorders fanout
+	leaving   bool   // leaving its application: no new bridge or playback
+	snoop     *snoopMedia
+	// bridgeMu serialises joining and leaving bridges (and leaving
+	// Stasis), so a channel is in at most one bridge.
+	bridgeMu sync.Mutex
+
+	// evMu orders the channel's last event: no ChannelStateChange after
+	// ChannelDestroyed.
+	evMu sync.Mutex
+	gone bool
 }
 
 // registry is the ARI state of every tenant: channels, bridges,
@@ -119,7 +127,11 @@ func (s *Server) attachAs(c *call.Call, id string) *channel {
 	g.mu.Unlock()
 
 	stop := c.Watch(func(st call.State) {
-		s.channelEvent(ch, &ChannelStateChange{Event: Event{Type: "ChannelStateChange"}, Channel: ch.model()})
+		ch.evMu.Lock()
+		defer ch.evMu.Unlock()
+		if !ch.gone {
+			s.channelEvent(ch, &ChannelStateChange{Event: Event{Type: "ChannelStateChange"}, Channel: ch.model()})
+		}
 	})
 	// The channel's lifetime: when the call ends, what the application
 	// started on it stops and the application learns it is gone, after
@@ -132,12 +144,17 @@ func (s *Server) attachAs(c *call.Call, id string) *channel {
 		ch.mu.Unlock()
 		ch.play.close()
 		ch.inStasis.Wait()
-		s.stopChannelRecording(ch)
+		s.stopRecordings("channel:" + id)
 		cause := c.Cause()
+		ch.evMu.Lock()
+		ch.gone = true
 		s.channelEvent(ch, &ChannelDestroyed{Event: Event{Type: "ChannelDestroyed"}, Cause: cause.Q850,
 			CauseTxt: causeText(cause.Q850), Channel: ch.model()})
+		ch.evMu.Unlock()
 		g.mu.Lock()
-		delete(g.channels, id)
+		if g.channels[id] == ch {
+			delete(g.channels, id)
+		}
 		delete(g.byCall, c)
 		g.mu.Unlock()
 		s.hub.forget(ch.tenant, "channel:"+id)
@@ -200,12 +217,13 @@ func (s *Server) RunStasis(ctx context.Context, c *call.Call, app string, args [
 		ch.mu.Unlock()
 		return ivr.StasisResult{Status: "FAILED"}, nil
 	}
-	ch.app, ch.args = app, args
+	ch.app, ch.args, ch.leaving = app, args, false
 	ch.cont = make(chan ivr.StasisResult, 1)
 	cont := ch.cont
 	ch.inStasis.Add(1)
 	ch.mu.Unlock()
 	defer ch.inStasis.Done()
+	ch.play.suspend(false)
 
 	src := "channel:" + ch.id
 	if !s.hub.follow(c.TenantID, app, true, src) {
@@ -245,11 +263,18 @@ loop:
 	} else if ctx.Err() != nil {
 		err = ctx.Err()
 	}
-	// Leaving the application: what it started on the channel stops.
+	// Leaving the application: what it started on the channel stops, and
+	// nothing new may start (a request racing with this gets 409).
+	ch.mu.Lock()
+	ch.leaving = true
+	ch.mu.Unlock()
+	ch.play.suspend(true)
 	ch.play.clear()
+	ch.bridgeMu.Lock()
 	if b := ch.currentBridge(); b != nil {
-		s.removeFromBridge(b, ch)
+		s.leaveBridgeLocked(b, ch)
 	}
+	ch.bridgeMu.Unlock()
 	ch.stopMoh()
 	model := ch.model()
 	ch.leaveStasis()
@@ -269,11 +294,12 @@ func (ch *channel) leaveStasis() {
 	ch.mu.Unlock()
 }
 
-// inApp reports whether the channel is in an application now.
+// inApp reports whether the channel is in an application now (and not
+// on its way out).
 func (ch *channel) inApp() bool {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
-	return ch.app != ""
+	return ch.app != "" && !ch.leaving
 }
 
 func (ch *channel) currentBridge() *bridge {

@@ -50,11 +50,11 @@ func (d *Desk) recordingFor(c *call.Call, sess *media.Session, agentID string) *
 	d.mu.Lock()
 	d.recs[c.ID] = cr
 	d.mu.Unlock()
-	sess.SetRecorder(rec)
+	stopRec := sess.AddRecorder(rec)
 	c.Event("recording", "", map[string]string{"state": "started"})
 	d.recWG.Go(func() {
 		<-c.Done()
-		sess.SetRecorder(nil)
+		stopRec()
 		info, err := rec.Close()
 		if err != nil {
 			d.log.Warn("recording: close", "call", c.ID, "error", err)

@@ -1,5 +1,10 @@
 package media
 
+import (
+	"slices"
+	"sync"
+)
+
 // Recording needs both directions of a call, aligned, 20 ms at a time: the
 // pacer's tick is that clock. The caller's audio is put in a jitter buffer
 // as it arrives (placed by timestamp, loss as silence) and taken out one
@@ -21,14 +26,50 @@ type recRef struct {
 	in, out [frameSamples]int16
 }
 
-// SetRecorder starts feeding r (nil stops). The caller's audio buffered for
-// an earlier recorder is not carried over.
-func (s *Session) SetRecorder(r FrameRecorder) {
-	if r == nil {
-		s.rec.Store(nil)
-		return
+// AddRecorder starts feeding r next to the session's other recorders (the
+// call's recording, an ARI recording, a supervisor's snoop: each gets
+// every frame); remove stops it and may be called more than once. The
+// caller's audio buffered so far is not carried over when the set changes
+// (a frame or two of the caller's side).
+func (s *Session) AddRecorder(r FrameRecorder) (remove func()) {
+	e := &recEntry{r: r}
+	s.recMu.Lock()
+	s.recorders = append(slices.Clone(s.recorders), e)
+	s.publishRecLocked()
+	s.recMu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.recMu.Lock()
+			s.recorders = slices.DeleteFunc(slices.Clone(s.recorders), func(x *recEntry) bool { return x == e })
+			s.publishRecLocked()
+			s.recMu.Unlock()
+		})
 	}
-	s.rec.Store(&recRef{r: r})
+}
+
+// recEntry boxes a recorder so that any FrameRecorder (comparable or not)
+// can be found again for removal.
+type recEntry struct{ r FrameRecorder }
+
+// recFanout feeds several recorders; it is replaced, never changed.
+type recFanout []*recEntry
+
+func (f recFanout) WriteFrame(left, right []int16) {
+	for _, e := range f {
+		e.r.WriteFrame(left, right)
+	}
+}
+
+func (s *Session) publishRecLocked() {
+	switch len(s.recorders) {
+	case 0:
+		s.rec.Store(nil)
+	case 1:
+		s.rec.Store(&recRef{r: s.recorders[0].r})
+	default:
+		s.rec.Store(&recRef{r: recFanout(slices.Clone(s.recorders))})
+	}
 }
 
 // tick records this tick: payload is what was sent (nil: nothing, which is

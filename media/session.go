@@ -168,9 +168,11 @@ type Session struct {
 	rxMu sync.Mutex
 	st   rxStats // guarded by rxMu
 
-	fwd    atomic.Pointer[forwarderRef] // bridge tap on received audio, see bridge.go
-	pcmTap atomic.Pointer[pcmTapRef]    // listeners' PCM tap, see tap.go
-	rec    atomic.Pointer[recRef]       // call recording, see record.go
+	fwd       atomic.Pointer[forwarderRef] // bridge tap on received audio, see bridge.go
+	pcmTap    atomic.Pointer[pcmTapRef]    // listeners' PCM tap, see tap.go
+	rec       atomic.Pointer[recRef]       // call recording, see record.go
+	recMu     sync.Mutex                   // orders AddRecorder's changes
+	recorders []*recEntry                  // under recMu; published in rec
 }
 
 func packRxConf(codec, dtmfPT uint8, gen uint32) uint64 {
@@ -292,6 +294,19 @@ func (s *Session) SetOverlay(src Source) {
 	s.mu.Lock()
 	s.overlay = src
 	s.mu.Unlock()
+}
+
+// ReplaceOverlay sets the overlay to src only if it is still old, so a
+// whisperer that leaves clears its own audio and never another's. It
+// reports whether it did.
+func (s *Session) ReplaceOverlay(old, src Source) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.overlay != old {
+		return false
+	}
+	s.overlay = src
+	return true
 }
 
 // Digits delivers received DTMF. It is buffered and never blocks the

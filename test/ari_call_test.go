@@ -467,8 +467,11 @@ func TestARICall(t *testing.T) {
 		if got := ev.types(callerID); got != wantCaller {
 			t.Errorf("events of the caller's channel:\n got %s\nwant %s", got, wantCaller)
 		}
-		wantOut := "ChannelStateChange(Ringing) ChannelStateChange(Up) StasisStart ChannelEnteredBridge ChannelLeftBridge ChannelHangupRequest StasisEnd ChannelDestroyed"
-		if got := ev.types(outID); got != wantOut {
+		// SIPp's UAS sends 180 and 200 back to back; sipgo may hand us the
+		// 200 first, and a late 180 does not take an answered call back to
+		// Ringing: the Ringing step is there when the 180 came first.
+		wantOut := "ChannelStateChange(Up) StasisStart ChannelEnteredBridge ChannelLeftBridge ChannelHangupRequest StasisEnd ChannelDestroyed"
+		if got := strings.TrimPrefix(ev.types(outID), "ChannelStateChange(Ringing) "); got != wantOut {
 			t.Errorf("events of the originated channel:\n got %s\nwant %s", got, wantOut)
 		}
 	})

@@ -83,6 +83,16 @@ func (o originator) Originate(req ari.OriginateRequest) (*call.Call, error) {
 		return nil, fmt.Errorf("%w: unknown tenant", ari.ErrEndpoint)
 	}
 	name, num := callerID(req.CallerID)
+	if !dialable(num) {
+		num = ""
+	}
+	// The display name goes into a quoted string: no quotes, no controls.
+	name = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == '"' || r == '\\' || r == 0x7f {
+			return -1
+		}
+		return r
+	}, name)
 	return o.sip.Dial(sip.DialRequest{TenantID: req.Tenant, Target: target, From: cmp.Or(num, trunk.CallerID, "anonymous"), FromName: name,
 		Timeout: req.Timeout, Prompts: t.Prompts, Music: t.Music, Created: req.Created, Run: req.Run})
 }
@@ -101,7 +111,7 @@ func (o originator) resolve(tenantID, endpoint string) (string, *config.Outbound
 		return "", nil, fmt.Errorf("%w: %q: use PJSIP/NUMBER@TRUNK", ari.ErrEndpoint, endpoint)
 	}
 	number, trunkName, ok := strings.Cut(rest, "@")
-	if !ok || number == "" || strings.ContainsAny(number, "@:;<> ") {
+	if !ok || !dialable(number) {
 		return "", nil, fmt.Errorf("%w: %q: use PJSIP/NUMBER@TRUNK", ari.ErrEndpoint, endpoint)
 	}
 	for i, t := range o.trunks[tenantID] {
@@ -115,6 +125,20 @@ func (o originator) resolve(tenantID, endpoint string) (string, *config.Outbound
 		}
 	}
 	return "", nil, fmt.Errorf("%w: no outbound trunk %q", ari.ErrEndpoint, trunkName)
+}
+
+// dialable keeps what goes into a SIP URI's user part to the characters
+// a number can have: nothing that could break the request it goes into.
+func dialable(number string) bool {
+	if number == "" || len(number) > 64 {
+		return false
+	}
+	for _, r := range number {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || strings.ContainsRune("+*#._-", r)) {
+			return false
+		}
+	}
+	return true
 }
 
 // callerID splits Asterisk's "Name <number>" (or a bare number).
