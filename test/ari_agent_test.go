@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -173,6 +174,28 @@ func TestARIAgentOriginate(t *testing.T) {
 		if code, body := ariAgentPost(t, s, "/channels", url.Values{"endpoint": {ep}, "app": {"hello"}}); code != 400 {
 			t.Errorf("originate %s: %d %v, want 400", ep, code, body)
 		}
+	}
+	// The endpoints list demo's trunk and its agents at a desk (alice
+	// online), never acme's carol.
+	epCode, epBody := ariGet(t, s, "/endpoints")
+	var eps []struct{ Technology, Resource, State string }
+	if err := json.Unmarshal(epBody, &eps); epCode != 200 || err != nil {
+		t.Fatalf("endpoints: %d %s", epCode, epBody)
+	}
+	var agents []string
+	for _, e := range eps {
+		if e.Technology == "Agent" {
+			agents = append(agents, e.Resource+":"+e.State)
+		}
+	}
+	if got := strings.Join(agents, ","); got != "alice:online" {
+		t.Errorf("agent endpoints = %q, want alice:online (and no acme agent): %s", got, epBody)
+	}
+	if code, _ := ariGet(t, s, "/endpoints/Agent/alice"); code != 200 {
+		t.Errorf("GET /endpoints/Agent/alice: %d", code)
+	}
+	if code, _ := ariGet(t, s, "/endpoints/Agent/carol"); code != 404 {
+		t.Errorf("GET /endpoints/Agent/carol (acme's): %d, want 404", code)
 	}
 	select {
 	case m := <-carol.msgs:

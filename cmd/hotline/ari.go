@@ -48,6 +48,15 @@ func newARI(cfg *config.Config, version string, reg *tenant.Registry, sipSrv *si
 			for _, o := range outbound[tenantID] {
 				eps = append(eps, ari.Endpoint{Technology: "PJSIP", Resource: o.Name, State: "online"})
 			}
+			// Agents who opened the softphone page (Agent/USERNAME reaches
+			// them); online while their page is connected and logged in.
+			for _, a := range agentDesk.AgentsOf(tenantID) {
+				state := "offline"
+				if a.Online {
+					state = "online"
+				}
+				eps = append(eps, ari.Endpoint{Technology: "Agent", Resource: a.Username, State: state})
+			}
 			return eps
 		},
 		Originator: originator{desk: agentDesk, reg: reg, sip: sipSrv, trunks: outbound},
