@@ -2,6 +2,7 @@ package acd
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -19,6 +20,11 @@ func (e *Engine) login(ev AgentLogin) error {
 			return fmt.Errorf("acd: login %s: %w: skill %q level %d (want a name and 1-%d)", ev.Agent, ErrInvalid, name, lvl, maxSkillLevel)
 		}
 		names = append(names, name)
+	}
+	for _, r := range ev.Regions {
+		if r == "" {
+			return fmt.Errorf("acd: login %s: %w: empty region", ev.Agent, ErrInvalid)
+		}
 	}
 	for i, ms := range ev.Queues {
 		if e.queues[ms.Queue] == nil {
@@ -52,6 +58,18 @@ func (e *Engine) login(ev AgentLogin) error {
 			a.levels = append(a.levels, 0)
 		}
 		a.levels[id] = uint8(ev.Skills[name])
+	}
+	a.regions = a.regions[:0]
+	for _, r := range ev.Regions {
+		id := e.intern(regionSkill(r))
+		if slices.Contains(a.regions, id) {
+			continue
+		}
+		for int(id) >= len(a.levels) {
+			a.levels = append(a.levels, 0)
+		}
+		a.levels[id] = 1
+		a.regions = append(a.regions, id)
 	}
 	a.members = make([]*member, 0, len(ev.Queues))
 	for _, ms := range ev.Queues {
@@ -252,6 +270,15 @@ func (e *Engine) setState(a *agent, to State, reason string) {
 		q := m.q
 		q.counts[from]--
 		q.counts[to]++
+		if q.regionIn != nil && (from == StateOffline) != (to == StateOffline) {
+			d := 1
+			if to == StateOffline {
+				d = -1
+			}
+			for _, r := range a.regions {
+				q.regionIn[r] += d
+			}
+		}
 		if q.leaveEmpty != EmptyIgnore && !q.emptyMark && q.line.n > 0 && q.empty(q.leaveEmpty) {
 			q.emptyMark = true
 			e.pendEmpty = append(e.pendEmpty, q)

@@ -35,6 +35,13 @@ func (e *Engine) enqueue(ev CallEnqueued) error {
 	c := e.newCall(ev.Call)
 	c.prio = int64(ev.Priority)
 	c.own = e.internReqs(c.own[:0], ev.Skills)
+	if ev.Region != "" {
+		// Looked up, not interned: a region no agent ever had cannot be
+		// preferred, and callers' regions do not grow the skill table.
+		if id, ok := e.skills[regionSkill(ev.Region)]; ok {
+			c.region = id + 1
+		}
+	}
 	c.enqueued = e.now
 	if ev.MaxWait > 0 {
 		c.hasDeadline, c.exitStep = true, ev.ExitStep
@@ -133,6 +140,7 @@ func (e *Engine) enterQueue(c *call, q *queue) {
 	c.q, c.entered, c.state = q, e.now, callWaiting
 	c.stage, c.maxWaitDue = 0, false
 	c.base = mergeReqs(c.base[:0], q.base, c.own)
+	c.regionReq = q.preferRegion && c.region != 0 && q.regionIn[c.region-1] > 0
 	c.line.key = key{-c.prio, c.order, c.seq}
 	q.line.insert(&c.line)
 	e.applyWiden(c)
@@ -233,9 +241,29 @@ func (e *Engine) applyWiden(c *call) {
 		c.stage++
 	}
 	c.reqs = widenReqs(c.reqs[:0], c.base, q.widen[:c.stage])
+	next := int64(-1)
 	if c.stage < len(q.widen) {
-		e.at(c.entered+q.widen[c.stage].after, tWiden, c.gen, c)
+		next = c.entered + q.widen[c.stage].after
 	}
+	if c.regionReq {
+		if due := c.entered + q.regionWait; due > e.now {
+			c.reqs = insertReq(c.reqs, req{skill: c.region - 1, min: 1})
+			if next < 0 || due < next {
+				next = due
+			}
+		} else {
+			c.regionReq = false
+		}
+	}
+	if next >= 0 {
+		e.at(next, tWiden, c.gen, c)
+	}
+}
+
+// insertReq adds r to a canonical (skill-sorted) list that lacks its skill.
+func insertReq(reqs []req, r req) []req {
+	i, _ := slices.BinarySearchFunc(reqs, r.skill, func(x req, s int32) int { return int(x.skill - s) })
+	return slices.Insert(reqs, i, r)
 }
 
 func (e *Engine) widenCall(c *call) {

@@ -163,6 +163,15 @@ type QueueConfig struct {
 	// HandleTime is the assumed average handle time until calls have been
 	// handled; 0 leaves the estimated wait unknown until then.
 	HandleTime time.Duration
+	// PreferRegion offers a call with a region (CallEnqueued.Region) only
+	// to the agents of that region (AgentLogin.Regions) during its first
+	// RegionWait in the queue (0 means 20 s), then to every eligible
+	// agent. It applies when the call enters the queue and an agent of
+	// the region is logged in to it; otherwise the call is everyone's at
+	// once. Like a skill requirement that widening drops: the call keeps
+	// its place in line throughout.
+	PreferRegion bool
+	RegionWait   time.Duration
 }
 
 // Config configures an Engine.
@@ -177,6 +186,7 @@ type Config struct {
 const (
 	defaultRingTimeout  = 20 * time.Second
 	defaultServiceLevel = 20 * time.Second
+	defaultRegionWait   = 20 * time.Second
 	maxSkillLevel       = 100
 )
 
@@ -222,6 +232,7 @@ func (cfg *Config) validate() error {
 			{"ring timeout", q.RingTimeout}, {"wrap-up", q.WrapUp}, {"max wait", q.MaxWait},
 			{"service level", q.ServiceLevel}, {"short abandon", q.ShortAbandon},
 			{"announce period", q.AnnouncePeriod}, {"handle time", q.HandleTime},
+			{"region wait", q.RegionWait},
 		} {
 			if d.d < 0 {
 				bad(q.Name, "negative %s %v", d.name, d.d)

@@ -23,6 +23,12 @@
 // a key ahead of every other call of its priority, and a call that overflows
 // keeps its key, so it is placed by age in the new queue.
 //
+// Region preference (QueueConfig.PreferRegion) rides the same machinery:
+// an agent's regions are pseudo-skills, and a caller's region is a
+// requirement the call carries for the queue's RegionWait, then drops like
+// a skill widening step, so the call keeps its place and the settled
+// invariant holds throughout.
+//
 // Due timers (ring timeouts, wrap-up and back-off ends, skill widening, max
 // wait, announcements) run at the start of every Handle, before its event, so
 // the state an event sees is the state at its time; Tick carries no other

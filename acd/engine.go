@@ -84,6 +84,11 @@ type queue struct {
 	joinEmpty, leaveEmpty        EmptyRule
 	overflow                     *queue
 	exitStep                     string
+	preferRegion                 bool
+	regionWait                   int64
+	// regionIn counts the logged-in members by region (skill id), for
+	// PreferRegion: a region nobody here serves is not waited for.
+	regionIn map[int32]int
 
 	idle    list[*member] // available members, in strategy order
 	line    list[*call]   // every call in the queue: priority, then place
@@ -155,6 +160,7 @@ type agent struct {
 	since   int64
 	until   int64 // end of wrap-up or back-off; 0 otherwise
 	levels  []uint8
+	regions []int32 // skill ids of the agent's regions
 	members []*member
 	gen     uint64 // bumped on every state change; stales the agent's timers
 
@@ -199,8 +205,11 @@ type call struct {
 	order int64
 	own   []req // the call's own requirements
 	base  []req // queue's and own, merged
-	reqs  []req // base after widening
+	reqs  []req // base after widening (and the region's requirement)
 	stage int   // widening steps applied
+
+	region    int32 // the region's skill id + 1; 0: none
+	regionReq bool  // the queue prefers the region's agents for now
 
 	enqueued, entered       int64
 	hasDeadline             bool
@@ -256,7 +265,15 @@ func New(cfg Config) (*Engine, error) {
 			joinEmpty:    qc.JoinEmpty,
 			leaveEmpty:   qc.LeaveEmpty,
 			exitStep:     qc.ExitStep,
+			preferRegion: qc.PreferRegion,
+			regionWait:   int64(qc.RegionWait),
 			rrLast:       -1,
+		}
+		if q.preferRegion {
+			q.regionIn = map[int32]int{}
+			if q.regionWait == 0 {
+				q.regionWait = int64(defaultRegionWait)
+			}
 		}
 		if q.strategy == "" {
 			q.strategy = LongestIdle
@@ -285,6 +302,11 @@ func New(cfg Config) (*Engine, error) {
 	}
 	return e, nil
 }
+
+// regionSkill is the pseudo-skill an agent of region has (level 1) and a
+// call from it requires while its queue prefers the region; the NUL keeps
+// it apart from configured skill names.
+func regionSkill(region string) string { return "\x00region:" + region }
 
 func (e *Engine) intern(skill string) int32 {
 	id, ok := e.skills[skill]

@@ -13,6 +13,9 @@ type AgentLogin struct {
 	Skills    map[string]int
 	Queues    []Membership
 	Available bool
+	// Regions the agent serves first in queues with PreferRegion (the
+	// callers' regions, e.g. "west" or "GB").
+	Regions []string
 }
 
 // AgentLogout logs an agent out. An offer ringing on them is withdrawn; an
@@ -45,6 +48,10 @@ type CallEnqueued struct {
 	Position int
 	MaxWait  time.Duration
 	ExitStep string
+	// Region is the caller's region ("" unknown). In a queue with
+	// PreferRegion it is offered only to agents of that region for the
+	// queue's RegionWait, when one of them is logged in to the queue.
+	Region string
 }
 
 // CallAbandoned is the caller hanging up while waiting or ringing. For a

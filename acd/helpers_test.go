@@ -107,6 +107,21 @@ func (e *Engine) check() error {
 				}
 			}
 		}
+		if q.regionIn != nil {
+			in := map[int32]int{}
+			for _, a := range e.agents {
+				if a.memberOf(q) != nil && a.state != StateOffline {
+					for _, r := range a.regions {
+						in[r]++
+					}
+				}
+			}
+			for r, n := range q.regionIn {
+				if n != in[r] {
+					return fmt.Errorf("queue %s: %d logged-in agents of region %d, counted %d", q.name, in[r], r, n)
+				}
+			}
+		}
 		if counts != q.counts || members != q.members {
 			return fmt.Errorf("queue %s: counts %v/%d, want %v/%d", q.name, q.counts, q.members, counts, members)
 		}

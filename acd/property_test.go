@@ -20,6 +20,8 @@ import (
 
 func propSkills() []string { return []string{"en", "fr", "cards", "loans"} }
 
+func propRegions() []string { return []string{"west", "east", "GB"} }
+
 func TestProperties(t *testing.T) {
 	seeds, steps := 300, 400
 	if testing.Short() || raceEnabled {
@@ -60,9 +62,10 @@ type prop struct {
 	e    *Engine
 	now  time.Time
 
-	ids    []AgentID
-	skills map[AgentID]map[string]int
-	queues map[AgentID][]Membership
+	ids     []AgentID
+	skills  map[AgentID]map[string]int
+	regions map[AgentID][]string
+	queues  map[AgentID][]Membership
 
 	// The mirror, from actions only.
 	state     map[AgentID]State
@@ -87,7 +90,7 @@ func newProp(t *testing.T, seed uint64) *prop {
 	p := &prop{
 		t: t, seed: seed, r: rand.New(rand.NewPCG(seed, seed^0x5eed)),
 		qcfg: map[string]QueueConfig{}, now: t0, day: t0.YearDay(),
-		skills: map[AgentID]map[string]int{}, queues: map[AgentID][]Membership{},
+		skills: map[AgentID]map[string]int{}, queues: map[AgentID][]Membership{}, regions: map[AgentID][]string{},
 		state: map[AgentID]State{}, offerOf: map[AgentID]CallID{}, ringers: map[CallID][]AgentID{},
 		inQueue: map[CallID]string{}, entered: map[CallID]time.Time{}, deadline: map[CallID]time.Time{},
 		connected: map[CallID]AgentID{}, consulted: map[CallID]AgentID{}, lastEnd: map[AgentID]time.Time{}, answered: map[AgentID]int{},
@@ -132,6 +135,10 @@ func newProp(t *testing.T, seed uint64) *prop {
 		if r.IntN(2) == 0 {
 			q.HandleTime = time.Minute
 		}
+		if r.IntN(3) == 0 {
+			q.PreferRegion = true
+			q.RegionWait = []time.Duration{0, 10 * sec, 40 * sec}[r.IntN(3)]
+		}
 		p.cfg.Queues = append(p.cfg.Queues, q)
 		p.qcfg[q.Name] = q
 	}
@@ -151,6 +158,11 @@ func newProp(t *testing.T, seed uint64) *prop {
 			}
 		}
 		p.skills[id] = sk
+		for _, reg := range propRegions() {
+			if r.IntN(3) == 0 {
+				p.regions[id] = append(p.regions[id], reg)
+			}
+		}
 		var ms []Membership
 		for _, q := range p.cfg.Queues {
 			if r.IntN(2) == 0 {
@@ -256,6 +268,11 @@ func (p *prop) randomEvent() (Event, bool) {
 			ev.MaxWait = time.Duration(20+r.IntN(80)) * sec
 			ev.ExitStep = "timeout"
 		}
+		if k := r.IntN(len(propRegions()) + 2); k < len(propRegions()) {
+			ev.Region = propRegions()[k]
+		} else if k == len(propRegions()) {
+			ev.Region = "FR" // nobody's region
+		}
 		return ev, true
 	case k < 45:
 		if a, ok := pick(r, p.agentsIn(StateRinging)); ok {
@@ -287,7 +304,7 @@ func (p *prop) randomEvent() (Event, bool) {
 		}
 	case k < 91:
 		if a, ok := pick(r, p.agentsIn(StateOffline)); ok {
-			return AgentLogin{Agent: a, Skills: p.skills[a], Queues: p.queues[a], Available: r.IntN(4) > 0}, true
+			return AgentLogin{Agent: a, Skills: p.skills[a], Queues: p.queues[a], Available: r.IntN(4) > 0, Regions: p.regions[a]}, true
 		}
 	case k < 93:
 		if a, ok := pick(r, p.agentsIn(StateAvailable, StateRinging, StateOnCall, StateWrapUp, StateMissed, StateBreak)); ok {
@@ -654,7 +671,14 @@ func (p *prop) checkTiming() {
 		if c.stage != due {
 			p.fail("call %s in %s at widening step %d, want %d", c.id, q.name, c.stage, due)
 		}
-		if want := widenReqs(nil, c.base, q.widen[:due]); !slices.Equal(want, c.reqs) {
+		want := widenReqs(nil, c.base, q.widen[:due])
+		if c.regionReq {
+			if !q.preferRegion || c.region == 0 || now >= c.entered+q.regionWait {
+				p.fail("call %s in %s still prefers its region", c.id, q.name)
+			}
+			want = insertReq(want, req{c.region - 1, 1})
+		}
+		if !slices.Equal(want, c.reqs) {
 			p.fail("call %s requirements %v, want %v", c.id, c.reqs, want)
 		}
 		if c.state != callWaiting {
@@ -688,6 +712,11 @@ func (p *prop) predict(ev Event) oracle {
 		}
 		for _, r := range ev.Skills {
 			reqs[r.Skill] = max(reqs[r.Skill], r.Min)
+		}
+		if qc.PreferRegion && ev.Region != "" && slices.ContainsFunc(p.ids, func(id AgentID) bool {
+			return p.state[id] != StateOffline && p.serves(id, ev.Queue) && slices.Contains(p.regions[id], ev.Region)
+		}) {
+			reqs[regionSkill(ev.Region)] = 1
 		}
 		var idle []AgentID
 		for _, id := range p.ids {
@@ -795,7 +824,11 @@ func (p *prop) penalty(id AgentID, q string) int {
 
 func (p *prop) meets(id AgentID, reqs map[string]int) bool {
 	for s, lvl := range reqs {
-		if p.skills[id][s] < lvl {
+		has := p.skills[id][s]
+		if reg, ok := strings.CutPrefix(s, regionSkill("")); ok && slices.Contains(p.regions[id], reg) {
+			has = 1
+		}
+		if has < lvl {
 			return false
 		}
 	}

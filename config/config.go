@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"hotline/region"
 )
 
 // Config is the whole server configuration. Paths inside it are resolved
@@ -160,15 +162,31 @@ type Tenant struct {
 	Numbers  []Number          `yaml:"numbers"`
 	Queues   []Queue           `yaml:"queues"`
 	// Agents sets, by username, what an agent serves; an agent not listed
-	// serves every queue with level 50 in each skill they require.
+	// serves every queue with level 50 in each skill they require, and so
+	// does one whose profile gives regions only.
 	Agents map[string]AgentProfile `yaml:"agents"`
 	// Recording is the tenant's recording policy (retention, encryption).
 	Recording TenantRecording `yaml:"recording"`
 	// ARI lists who may use the Asterisk-compatible API for this tenant.
 	ARI TenantARI `yaml:"ari"`
+	// Country (ISO 3166 alpha-2, e.g. US) reads callers' national numbers
+	// (without '+') by that country's dialling rules; "": numbers without
+	// '+' are read as international.
+	Country string `yaml:"country"`
+	// Regions map callers' number prefixes to the tenant's regions
+	// (longest prefix wins); callers no prefix matches have their
+	// country's ISO code as region (package region).
+	Regions []RegionRule `yaml:"regions"`
 
 	Location *time.Location `yaml:"-"`
 	Allow    []netip.Prefix `yaml:"-"`
+}
+
+// RegionRule maps callers whose number starts with Prefix (E.164, '+'
+// optional) to Region.
+type RegionRule struct {
+	Prefix string `yaml:"prefix"`
+	Region string `yaml:"region"`
 }
 
 // TenantARI is a tenant's ARI section (docs/ari.md).
@@ -253,12 +271,20 @@ type Queue struct {
 	ServiceLevel Duration `yaml:"service_level"`
 	ShortAbandon Duration `yaml:"short_abandon"`
 	SLFormula    string   `yaml:"sl_formula"`
+	// PreferRegion offers a caller first to the agents of the caller's
+	// region (AgentProfile.Regions), for RegionWait (0: 20s), then to
+	// every eligible agent; see acd.QueueConfig.PreferRegion.
+	PreferRegion bool     `yaml:"prefer_region"`
+	RegionWait   Duration `yaml:"region_wait"`
 }
 
 // AgentProfile is one agent's skills (name -> level 1-100) and queues.
 type AgentProfile struct {
 	Skills map[string]int `yaml:"skills"`
 	Queues []string       `yaml:"queues"`
+	// Regions are the callers' regions the agent serves first in queues
+	// with prefer_region (tenant regions or ISO country codes).
+	Regions []string `yaml:"regions"`
 }
 
 // DefaultSkillLevel is the level an agent without a profile has in every
@@ -496,6 +522,7 @@ func Parse(path string, data []byte) (*Config, error) {
 			return at(append([]string{"queues", strconv.Itoa(j)}, keys...)...)
 		}, bad)
 		checkAgents(t, func(keys ...string) int { return at(append([]string{"agents"}, keys...)...) }, bad)
+		checkRegions(t, at, bad)
 		checkARI(t, seenARIUser, func(j int, key string) int { return at("ari", "users", strconv.Itoa(j), key) }, bad)
 	}
 	if len(errs) > 0 {
@@ -605,6 +632,51 @@ func checkARI(t *Tenant, seen map[string]string, at func(j int, key string) int,
 	}
 }
 
+// checkRegions validates a tenant's country and region table, with the
+// line of each bad rule.
+func checkRegions(t *Tenant, at func(keys ...string) int, bad func(line int, format string, args ...any)) {
+	if t.Country != "" {
+		if region.CallingCode(t.Country) == "" {
+			bad(at("country"), "tenant %s: country %q: want an ISO 3166 alpha-2 code such as US, GB or FR", t.ID, t.Country)
+		}
+		t.Country = strings.ToUpper(t.Country)
+	}
+	seen := map[string]int{}
+	for j := range t.Regions {
+		r := &t.Regions[j]
+		where := func(key string) int { return at("regions", strconv.Itoa(j), key) }
+		digits, ok := region.PrefixDigits(r.Prefix)
+		switch {
+		case !ok:
+			bad(where("prefix"), "tenant %s: region prefix %q: want an E.164 prefix such as \"+1555\" (digits, '+' optional, no leading 0)", t.ID, r.Prefix)
+		case seen[digits] > 0:
+			bad(where("prefix"), "tenant %s: region prefix +%s given twice (first at line %d)", t.ID, digits, seen[digits])
+		default:
+			seen[digits] = where("prefix")
+			r.Prefix = "+" + digits
+		}
+		if !region.ValidName(r.Region) {
+			bad(where("region"), "tenant %s: region name %q: use letters, digits, '_' and '-' (at most 64)", t.ID, r.Region)
+		}
+	}
+	for _, user := range slices.Sorted(maps.Keys(t.Agents)) {
+		for k, r := range t.Agents[user].Regions {
+			if !region.ValidName(r) {
+				bad(at("agents", user, "regions", strconv.Itoa(k)), "tenant %s: agent %s: region name %q: use letters, digits, '_' and '-'", t.ID, user, r)
+			}
+		}
+	}
+}
+
+// RegionRules returns the tenant's table for region.NewResolver.
+func (t *Tenant) RegionRules() []region.Rule {
+	out := make([]region.Rule, len(t.Regions))
+	for i, r := range t.Regions {
+		out[i] = region.Rule{Prefix: r.Prefix, Region: r.Region}
+	}
+	return out
+}
+
 // checkAgents refuses agent profiles naming queues the tenant lacks or
 // levels out of range, which would otherwise fail at the agent's login.
 func checkAgents(t *Tenant, at func(keys ...string) int, bad func(line int, format string, args ...any)) {
@@ -652,10 +724,13 @@ func checkQueues(t *Tenant, at func(j int, keys ...string) int, bad func(line in
 			key string
 			v   Duration
 		}{{"ring_timeout", q.RingTimeout}, {"wrap_up", q.WrapUp}, {"max_wait", q.MaxWait}, {"handle_time", q.HandleTime},
-			{"service_level", q.ServiceLevel}, {"short_abandon", q.ShortAbandon}} {
+			{"service_level", q.ServiceLevel}, {"short_abandon", q.ShortAbandon}, {"region_wait", q.RegionWait}} {
 			if d.v < 0 {
 				bad(at(j, d.key), "tenant %s: queue %s: %s must not be negative", t.ID, q.Name, d.key)
 			}
+		}
+		if q.RegionWait != 0 && !q.PreferRegion {
+			bad(at(j, "region_wait"), "tenant %s: queue %s: region_wait without prefer_region: true", t.ID, q.Name)
 		}
 		switch q.SLFormula {
 		case "", "default", "answered", "answered_abandoned":

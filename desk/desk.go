@@ -287,7 +287,7 @@ func (a *Agent) Offer(_ context.Context, o queue.OfferInfo) error {
 		return errDisconnected
 	}
 	if !a.sendLocked(Msg{
-		"type": "offer", "call": o.CallID, "caller": o.Caller, "queue": o.Queue, "ivr_path": o.Path,
+		"type": "offer", "call": o.CallID, "caller": o.Caller, "queue": o.Queue, "ivr_path": o.Path, "region": o.Region,
 		"wait_ms": o.Wait.Milliseconds(), "ring_timeout_ms": ring.Milliseconds(),
 	}) {
 		return errDisconnected

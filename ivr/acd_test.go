@@ -70,3 +70,27 @@ steps:
 		})
 	}
 }
+
+// The queue step hands the ACD the region variable as it is when the
+// caller joins: set for every call, and changed by a set step here.
+func TestQueueCarriesRegion(t *testing.T) {
+	const flow = `
+start: where
+steps:
+  where:
+    branch: {var: region, cases: {GB: to_europe}, default: q}
+  to_europe:
+    set: {region: europe}
+    next: q
+  q:
+    queue: sales
+`
+	for region, want := range map[string]string{"GB": "europe", "west": "west", "": ""} {
+		f := mustParse(t, flow)
+		acd := &fakeACD{res: QueueResult{Outcome: QueueAnswered}}
+		run(t, f, "", Env{ACD: acd, Vars: map[string]string{"region": region}})
+		if len(acd.got) != 1 || acd.got[0].Region != want {
+			t.Errorf("region %q: requests = %+v, want region %q", region, acd.got, want)
+		}
+	}
+}

@@ -159,6 +159,10 @@ type QueueRequest struct {
 	// TimeoutStep is where the flow continues when the wait times out; the
 	// ACD may name another step.
 	TimeoutStep string
+	// Region is the flow variable region when the caller joins the queue
+	// (set for every call from the caller's number; a set step may change
+	// it): queues with prefer_region offer the caller to its agents first.
+	Region string
 }
 
 // QueueOutcome says how a caller left the ACD.
@@ -684,6 +688,7 @@ func (r *runner) acdQueue(s *Step) (string, *Result, error) {
 	q := s.Queue
 	res, err := r.env.ACD.Wait(r.ctx, QueueRequest{
 		Step: s.Name, Queue: q.Name, Music: q.Music, Timeout: q.Timeout, TimeoutStep: q.TimeoutStep,
+		Region: r.vars["region"],
 	})
 	inQueue := &Result{Reason: EndQueue, Queue: q.Name}
 	if err != nil {

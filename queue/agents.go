@@ -3,7 +3,8 @@ package queue
 import (
 	"context"
 	"fmt"
-	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -21,7 +22,17 @@ type Agent struct {
 	// Available starts the agent ready for offers; otherwise on break
 	// (reason "login").
 	Available bool
+	// Regions are the callers' regions the agent serves first (queues
+	// with prefer_region). Skills named RegionSkill(r) (level any) add
+	// region r too, so a profile carried as skills alone keeps them.
+	Regions []string
 }
+
+// RegionSkill is the pseudo-skill that carries a region in an agent's
+// skills (Agent.Skills), for wiring that passes skills only.
+func RegionSkill(region string) string { return regionSkillPrefix + region }
+
+const regionSkillPrefix = "@region:"
 
 // Login logs an agent in.
 func (r *Runtime) Login(ctx context.Context, a Agent) error {
@@ -36,9 +47,18 @@ func (r *Runtime) Login(ctx context.Context, a Agent) error {
 		// The agent's own pseudo-skill lets a transfer to them ride the
 		// core's skill routing: a call requiring it rings nobody else.
 		skills := make(map[string]int, len(a.Skills)+1)
-		maps.Copy(skills, a.Skills)
+		regions := slices.Clone(a.Regions)
+		for name, lvl := range a.Skills {
+			if reg, ok := strings.CutPrefix(name, regionSkillPrefix); ok {
+				regions = append(regions, reg)
+				continue
+			}
+			skills[name] = lvl
+		}
+		slices.Sort(regions)
+		regions = slices.Compact(regions)
 		skills[agentSkill(a.ID)] = 1
-		if err := r.handle(acd.AgentLogin{Agent: a.ID, Skills: skills, Queues: a.Queues, Available: a.Available}); err != nil {
+		if err := r.handle(acd.AgentLogin{Agent: a.ID, Skills: skills, Queues: a.Queues, Available: a.Available, Regions: regions}); err != nil {
 			if had {
 				r.agents[a.ID] = prev
 			} else {

@@ -26,6 +26,7 @@ type OfferInfo struct {
 	Path   string        // the IVR steps the caller went through, joined by '>'
 	Queue  string        // the queue the call is offered from
 	Wait   time.Duration // time in the ACD so far, across overflows
+	Region string        // the caller's region ("" unknown)
 }
 
 // AgentEndpoint is a logged-in agent's phone (the WebRTC softphone, later a
@@ -332,7 +333,7 @@ func (r *Runtime) apply(a acd.Action) {
 			r.logRow(now, a.Call, a.Queue, a.Agent, "offer_failed", map[string]string{"error": "no endpoint"})
 			return
 		}
-		info := OfferInfo{CallID: string(a.Call), Caller: w.caller, Path: w.path, Queue: a.Queue, Wait: now.Sub(w.entered)}
+		info := OfferInfo{CallID: string(a.Call), Caller: w.caller, Path: w.path, Queue: a.Queue, Wait: now.Sub(w.entered), Region: w.region}
 		if err := ag.ep.Offer(r.ctx, info); err != nil {
 			r.follow = append(r.follow, acd.OfferRejected{Call: a.Call, Agent: a.Agent, Reason: "unreachable"})
 			r.logRow(now, a.Call, a.Queue, a.Agent, "offer_failed", map[string]string{"error": err.Error()})

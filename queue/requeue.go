@@ -111,15 +111,22 @@ func (r *Runtime) requeue(now time.Time, w *waiter, rq Requeue, talked time.Dura
 	w.answeredBy, w.endTalk, w.moveTo, w.consultee = "", nil, nil, ""
 	w.openEntry(now, queue)
 	r.saveEntry(w)
-	r.logRow(now, w.id, queue, "", "enter", map[string]string{"caller": w.caller, "path": w.path, "from": from})
+	r.logRow(now, w.id, queue, "", "enter", enterData(w, map[string]string{"from": from}))
 	pos := 0
 	if rq.Front {
 		pos = 1
 	}
 	// No MaxWait: the caller already reached an agent once, and the
 	// original bound would be spent.
+	// A transfer to an agent names who takes the call: the region's
+	// preference would only hold it back.
+	region := w.region
+	if rq.Agent != "" {
+		region = ""
+	}
 	err := r.handle(acd.CallEnqueued{
 		Call: w.id, Queue: queue, Priority: w.prio, Skills: skills, Position: pos, ExitStep: w.exitStep,
+		Region: region,
 	})
 	if err != nil {
 		r.finish(now, w, store.OutcomeRejected, Result{Outcome: Rejected, Reason: err.Error()})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -48,6 +49,9 @@ type Entry struct {
 	Skills   []acd.SkillReq
 	MaxWait  time.Duration // bound on the whole wait, across overflows; 0: none
 	ExitStep string        // where MaxWait sends the caller ("" = the flow's choice)
+	// Region is the caller's region: shown with offers, and queues with
+	// prefer_region offer the caller to the region's agents first.
+	Region string
 }
 
 type sigKind uint8
@@ -78,6 +82,7 @@ type waiter struct {
 	ctx     context.Context // the caller's
 	caller  string
 	path    string
+	region  string
 	step    string
 	entered time.Time
 	entry   store.QueueEntry
@@ -123,7 +128,7 @@ func (r *Runtime) Wait(ctx context.Context, e Entry) (Result, error) {
 		music = m
 	}
 	w := &waiter{
-		id: acd.CallID(e.Call.ID), c: e.Call, ctx: ctx, caller: e.Call.From, path: e.Path, step: e.Step,
+		id: acd.CallID(e.Call.ID), c: e.Call, ctx: ctx, caller: e.Call.From, path: e.Path, step: e.Step, region: e.Region,
 		sig: make(chan signal, 4), final: make(chan final, 1),
 		prio: e.Priority, skills: e.Skills, exitStep: e.ExitStep,
 	}
@@ -235,10 +240,10 @@ func (r *Runtime) enqueue(now time.Time, w *waiter, e Entry) error {
 	// Recorded before the core decides, so the log reads enter, then what
 	// became of the call (an offer, or a refusal in the same step).
 	r.saveEntry(w)
-	r.logRow(now, w.id, e.Queue, "", "enter", map[string]string{"caller": w.caller, "path": w.path})
+	r.logRow(now, w.id, e.Queue, "", "enter", enterData(w, nil))
 	err := r.handle(acd.CallEnqueued{
 		Call: w.id, Queue: e.Queue, Priority: e.Priority, Skills: e.Skills,
-		MaxWait: e.MaxWait, ExitStep: e.ExitStep,
+		MaxWait: e.MaxWait, ExitStep: e.ExitStep, Region: e.Region,
 	})
 	if err != nil {
 		delete(r.calls, w.id)
@@ -247,6 +252,17 @@ func (r *Runtime) enqueue(now time.Time, w *waiter, e Entry) error {
 		return err
 	}
 	return nil
+}
+
+// enterData is an "enter" queue_log row's data: the caller, their IVR
+// path and region (when known), and extra.
+func enterData(w *waiter, extra map[string]string) map[string]string {
+	d := map[string]string{"caller": w.caller, "path": w.path}
+	if w.region != "" {
+		d["region"] = w.region
+	}
+	maps.Copy(d, extra)
+	return d
 }
 
 // abandon is the caller hanging up while the owner still holds them.
@@ -428,7 +444,7 @@ type flowACD struct {
 }
 
 func (f flowACD) Wait(ctx context.Context, req ivr.QueueRequest) (ivr.QueueResult, error) {
-	e := Entry{Call: f.c, Queue: req.Queue, Music: req.Music, Step: req.Step, MaxWait: req.Timeout, ExitStep: req.TimeoutStep}
+	e := Entry{Call: f.c, Queue: req.Queue, Music: req.Music, Step: req.Step, MaxWait: req.Timeout, ExitStep: req.TimeoutStep, Region: req.Region}
 	if f.path != nil {
 		e.Path = f.path()
 	}

@@ -90,6 +90,11 @@ type CallRecord struct {
 	MaxJitterMs     float64    `json:"rtp_max_jitter_ms"`
 	MOS             float64    `json:"mos,omitempty"`
 	IVRPath         string     `json:"ivr_path,omitempty"`
+	// Region and Country say where the caller is from (migration 0007):
+	// the tenant's region (else the ISO country) and the ISO country; ""
+	// unknown.
+	Region  string `json:"region"`
+	Country string `json:"country"`
 	// Derived, CDR style: Duration runs from start to end, Billsec from
 	// answer to end; both are zero while the call is open.
 	Duration time.Duration `json:"-"`
@@ -105,7 +110,7 @@ const callColumns = `id, tenant_id, sip_call_id, direction, from_number, from_ur
 	coalesce(hangup_cause, ''), coalesce(hangup_side, ''), coalesce(sip_code, 0),
 	coalesce(rtp_packets_sent, 0), coalesce(rtp_packets_received, 0), coalesce(rtp_lost, 0),
 	coalesce(rtp_jitter_ms, 0), coalesce(rtp_max_jitter_ms, 0), coalesce(mos, 0),
-	coalesce(ivr_path, '')`
+	coalesce(ivr_path, ''), region, country`
 
 func scanCall(row pgx.Row) (*CallRecord, error) {
 	var c CallRecord
@@ -113,7 +118,7 @@ func scanCall(row pgx.Row) (*CallRecord, error) {
 	if err := row.Scan(&c.ID, &c.TenantID, &c.SIPCallID, &c.Direction, &c.FromNumber, &c.FromURI,
 		&c.ToNumber, &c.SourceAddr, &c.Flow, &c.Codec, &c.StartedAt, &c.AnsweredAt, &c.EndedAt,
 		&c.HangupCause, &c.HangupSide, &c.SIPCode, &sent, &received, &c.PacketsLost,
-		&c.JitterMs, &c.MaxJitterMs, &c.MOS, &c.IVRPath); err != nil {
+		&c.JitterMs, &c.MaxJitterMs, &c.MOS, &c.IVRPath, &c.Region, &c.Country); err != nil {
 		return nil, err
 	}
 	c.PacketsSent, c.PacketsReceived = uint64(max(sent, 0)), uint64(max(received, 0))

@@ -89,6 +89,29 @@ type QueueReport struct {
 	ShortAbandonMs          int64           `json:"short_abandon_ms"`
 	Totals                  QueueFigures    `json:"totals"`
 	Intervals               []QueueInterval `json:"intervals"`
+	// Region is the caller region the report is limited to ("" every
+	// caller); GroupBy is "region" when Groups holds the figures per
+	// caller region (ReportGrouping).
+	Region  string       `json:"region,omitempty"`
+	GroupBy string       `json:"group_by,omitempty"`
+	Groups  []QueueGroup `json:"groups,omitempty"`
+}
+
+// QueueGroup is the range's figures of the stints of one caller region
+// (the call's region column, migration 0007; "" for callers of unknown
+// region).
+type QueueGroup struct {
+	Region string `json:"region"`
+	QueueFigures
+}
+
+// ReportGrouping narrows or splits a queue report by the callers' region.
+type ReportGrouping struct {
+	// ByRegion adds the range's figures per caller region (Groups), in
+	// region order with the unknown region ("") last.
+	ByRegion bool
+	// Region keeps only the stints of callers of this region ("": all).
+	Region string
 }
 
 // ReportInterval is the report's bucket width.
@@ -159,11 +182,18 @@ type stint struct {
 	left     time.Time // zero: still waiting
 	agent    string
 	outcome  string
+	region   string // the call's (calls.region); "" unknown
 }
 
 // QueueReport computes queue's figures (every queue when "") for the
 // stints that entered in [from, to), totals and 15-minute intervals.
 func (s *Store) QueueReport(ctx context.Context, tenantID string, from, to time.Time, queue string, th ReportThresholds) (*QueueReport, error) {
+	return s.QueueReportBy(ctx, tenantID, from, to, queue, th, ReportGrouping{})
+}
+
+// QueueReportBy is QueueReport limited to, or also split by, the callers'
+// region.
+func (s *Store) QueueReportBy(ctx context.Context, tenantID string, from, to time.Time, queue string, th ReportThresholds, by ReportGrouping) (*QueueReport, error) {
 	if err := checkRange(from, to); err != nil {
 		return nil, err
 	}
@@ -171,10 +201,14 @@ func (s *Store) QueueReport(ctx context.Context, tenantID string, from, to time.
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT queue, entered_at, answered_at, left_at, coalesce(agent_id, ''), coalesce(outcome, '')
-		FROM queue_entries
-		WHERE tenant_id = $1 AND entered_at >= $2 AND entered_at < $3 AND ($4 = '' OR queue = $4)
-		ORDER BY entered_at, id`, tenantID, from, to, queue)
+	// The call's row may not be written yet (the writer batches): such a
+	// stint's region is unknown for now.
+	rows, err := s.pool.Query(ctx, `SELECT q.queue, q.entered_at, q.answered_at, q.left_at, coalesce(q.agent_id, ''),
+			coalesce(q.outcome, ''), coalesce(c.region, '')
+		FROM queue_entries q LEFT JOIN calls c ON c.id = q.call_id AND c.tenant_id = q.tenant_id
+		WHERE q.tenant_id = $1 AND q.entered_at >= $2 AND q.entered_at < $3 AND ($4 = '' OR q.queue = $4)
+			AND ($5 = '' OR c.region = $5)
+		ORDER BY q.entered_at, q.id`, tenantID, from, to, queue, by.Region)
 	if err != nil {
 		return nil, fmt.Errorf("store: queue report of tenant %q: %w", tenantID, err)
 	}
@@ -208,13 +242,44 @@ func (s *Store) QueueReport(ctx context.Context, tenantID string, from, to time.
 		rep.Intervals[i].finish()
 	}
 	rep.Totals.finish()
+	rep.Region = by.Region
+	if by.ByRegion {
+		rep.GroupBy = "region"
+		rep.Groups = groupByRegion(stints, th, tl)
+	}
 	return rep, nil
+}
+
+// groupByRegion sums stints per caller region: regions in order, the
+// unknown region ("") last.
+func groupByRegion(stints []stint, th ReportThresholds, tl timelines) []QueueGroup {
+	at := map[string]int{}
+	var out []QueueGroup
+	for _, st := range stints {
+		i, ok := at[st.region]
+		if !ok {
+			i = len(out)
+			at[st.region] = i
+			out = append(out, QueueGroup{Region: st.region})
+		}
+		out[i].add(st, th, tl)
+	}
+	for i := range out {
+		out[i].finish()
+	}
+	slices.SortFunc(out, func(a, b QueueGroup) int {
+		if (a.Region == "") != (b.Region == "") {
+			return boolCmp(a.Region == "", b.Region == "")
+		}
+		return cmp.Compare(a.Region, b.Region)
+	})
+	return out
 }
 
 func scanStint(r pgx.CollectableRow) (stint, error) {
 	var st stint
 	var answered, left *time.Time
-	if err := r.Scan(&st.queue, &st.entered, &answered, &left, &st.agent, &st.outcome); err != nil {
+	if err := r.Scan(&st.queue, &st.entered, &answered, &left, &st.agent, &st.outcome, &st.region); err != nil {
 		return st, err
 	}
 	if answered != nil {
@@ -449,7 +514,7 @@ func (s *Store) AgentReport(ctx context.Context, tenantID string, from, to time.
 	}
 	// The entered_at bound lets the (tenant_id, entered_at) index find
 	// the rows; nobody waits longer than a day to be answered.
-	rows, err := s.pool.Query(ctx, `SELECT queue, entered_at, answered_at, left_at, agent_id, coalesce(outcome, '')
+	rows, err := s.pool.Query(ctx, `SELECT queue, entered_at, answered_at, left_at, agent_id, coalesce(outcome, ''), ''
 		FROM queue_entries
 		WHERE tenant_id = $1 AND entered_at >= $2 AND entered_at < $4 AND answered_at >= $3 AND answered_at < $4
 			AND agent_id IS NOT NULL AND ($5 = '' OR queue = $5)
@@ -588,6 +653,7 @@ type CallFilter struct {
 	From, To    time.Time // started in [From, To)
 	Agent       string    // a user id or username that answered one of the call's stints
 	Disposition string    // a code given to the call in wrap-up
+	Region      string    // the caller's region (calls.region), exactly
 	Limit       int       // 0: 100; at most 1000
 	Timeline    bool      // also read each call's events
 }
@@ -627,8 +693,9 @@ func (s *Store) SearchCalls(ctx context.Context, tenantID string, f CallFilter) 
 						WHERE u.tenant_id = $1 AND u.username = lower($5)))))
 			AND ($6 = '' OR EXISTS (SELECT 1 FROM dispositions d
 				WHERE d.tenant_id = $1 AND d.call_id = c.id AND d.code = $6))
+			AND ($8 = '' OR c.region = $8)
 		ORDER BY c.started_at DESC, c.id LIMIT $7`,
-		tenantID, f.Number, from, to, f.Agent, f.Disposition, limit)
+		tenantID, f.Number, from, to, f.Agent, f.Disposition, limit, f.Region)
 	if err != nil {
 		return nil, fmt.Errorf("store: search calls of tenant %q: %w", tenantID, err)
 	}

@@ -500,6 +500,7 @@ func (s *Store) writeItems(ctx context.Context, items []*item) error {
 		events  eventCols
 		ends    endCols
 		acd     acdCols
+		regions regionCols
 	)
 	answered := map[uuid.UUID]bool{}
 	endAt := map[uuid.UUID]int{}
@@ -518,6 +519,9 @@ func (s *Store) writeItems(ctx context.Context, items []*item) error {
 		case opEvent:
 			if err := events.add(it.event); err != nil {
 				return err
+			}
+			if it.event.Kind == EventRegion {
+				regions.add(it.event)
 			}
 		case opEnd:
 			if i, dup := endAt[it.id]; dup {
@@ -553,6 +557,14 @@ func (s *Store) writeItems(ctx context.Context, items []*item) error {
 				AS v(t, c, s, a, k, st, d)
 			ON CONFLICT (call_id, seq) DO NOTHING`,
 			events.tenants, events.callIDs, events.seqs, events.at, events.kinds, events.steps, events.data)
+	}
+	if len(regions.ids) > 0 {
+		// After the starts: a call's start row is in this batch or an
+		// earlier one, since the queue keeps a call's items in order.
+		b.Queue(`UPDATE calls c SET region = v.region, country = v.country, updated_at = now()
+			FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS v(id, tenant, region, country)
+			WHERE c.id = v.id AND c.tenant_id = v.tenant`,
+			regions.ids, regions.tenants, regions.regions, regions.countries)
 	}
 	if len(ends.ids) > 0 {
 		// The IVR path is derived here, after the batch's events are in,
@@ -657,6 +669,35 @@ func (c *eventCols) add(e *Event) error {
 	c.steps = append(c.steps, cleanText(e.Step))
 	c.data = append(c.data, data)
 	return nil
+}
+
+// EventRegion is the timeline event that says where the caller is from
+// (data region, country, number; tenant.EventRegion): the writer copies it
+// to the call's region and country columns.
+const EventRegion = "region"
+
+// regionCols are the region events of a batch; UPDATE ... FROM applies one
+// source row per call, so a call's last event in the batch wins.
+type regionCols struct {
+	ids                         []uuid.UUID
+	tenants, regions, countries []string
+	at                          map[uuid.UUID]int
+}
+
+func (c *regionCols) add(e *Event) {
+	if c.at == nil {
+		c.at = map[uuid.UUID]int{}
+	}
+	region, country := cleanText(e.Data["region"]), cleanText(e.Data["country"])
+	if i, dup := c.at[e.CallID]; dup {
+		c.regions[i], c.countries[i] = region, country
+		return
+	}
+	c.at[e.CallID] = len(c.ids)
+	c.ids = append(c.ids, e.CallID)
+	c.tenants = append(c.tenants, e.TenantID)
+	c.regions = append(c.regions, region)
+	c.countries = append(c.countries, country)
 }
 
 type endCols struct {

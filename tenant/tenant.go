@@ -24,8 +24,10 @@ import (
 	"hotline/ivr"
 	"hotline/media"
 	"hotline/queue"
+	"hotline/region"
 	"hotline/sip"
 	"hotline/speech"
+	"hotline/store"
 )
 
 // Tenant is one company, loaded and ready to take calls.
@@ -41,6 +43,9 @@ type Tenant struct {
 	// ACD runs the tenant's queues; nil when the tenant configures none,
 	// and its flows' queue steps hold callers with music only.
 	ACD *queue.Runtime
+	// Regions says where callers are from: the tenant's prefix table,
+	// then the country codes (package region).
+	Regions *region.Resolver
 
 	queues []config.Queue
 	agents map[string]config.AgentProfile
@@ -48,16 +53,33 @@ type Tenant struct {
 
 // AgentProfile is what an agent of the tenant serves when logging in.
 type AgentProfile struct {
-	Skills map[string]int
-	Queues []string
+	// Skills also carry the agent's regions as queue.RegionSkill pseudo-
+	// skills, so wiring that passes skills alone logs them in with them.
+	Skills  map[string]int
+	Queues  []string
+	Regions []string
 }
 
 // AgentProfile returns the configured profile of username, or the default:
 // every queue, with config.DefaultSkillLevel in every skill they require.
+// A profile that gives regions only keeps the default queues and skills.
 func (t *Tenant) AgentProfile(username string) AgentProfile {
-	if p, ok := t.agents[username]; ok {
-		return AgentProfile{Skills: maps.Clone(p.Skills), Queues: slices.Clone(p.Queues)}
+	p, ok := t.agents[username]
+	out := t.defaultProfile()
+	if ok && (len(p.Queues) > 0 || len(p.Skills) > 0) {
+		out = AgentProfile{Skills: maps.Clone(p.Skills), Queues: slices.Clone(p.Queues)}
+		if out.Skills == nil {
+			out.Skills = map[string]int{}
+		}
 	}
+	out.Regions = slices.Clone(p.Regions)
+	for _, r := range p.Regions {
+		out.Skills[queue.RegionSkill(r)] = 1
+	}
+	return out
+}
+
+func (t *Tenant) defaultProfile() AgentProfile {
 	out := AgentProfile{Skills: map[string]int{}}
 	for _, q := range t.queues {
 		out.Queues = append(out.Queues, q.Name)
@@ -186,6 +208,9 @@ func Load(cfg *config.Config, opt Options) (*Registry, error) {
 			continue
 		}
 		t.Prompts = lib
+		if t.Regions, err = region.NewResolver(tc.RegionRules(), tc.Country); err != nil {
+			errs = append(errs, fmt.Errorf("tenant %s: %w", tc.ID, err))
+		}
 		if tc.Music != "" {
 			m, err := media.LoadWAV(tc.Music)
 			if err != nil {
@@ -277,6 +302,8 @@ func ACDConfig(tc config.Tenant) acd.Config {
 			ServiceLevel:   time.Duration(q.ServiceLevel),
 			ShortAbandon:   time.Duration(q.ShortAbandon),
 			SL:             slFormula(q.SLFormula),
+			PreferRegion:   q.PreferRegion,
+			RegionWait:     time.Duration(q.RegionWait),
 		}
 		for _, skill := range slices.Sorted(maps.Keys(q.Skills)) {
 			qc.Skills = append(qc.Skills, acd.SkillReq{Skill: skill, Min: q.Skills[skill]})
@@ -450,15 +477,18 @@ func (r *Registry) lookup(did string) (number, bool) {
 func (r *Registry) run(t *Tenant, flow *ivr.Flow, c *call.Call) {
 	ctx := c.Context()
 	sink := &eventSink{c: c}
+	where := locate(t, c)
 	env := ivr.Env{
 		Now:      r.now,
 		Location: t.Location,
 		Holidays: t.Holidays,
 		Vars: map[string]string{
-			"caller": c.From,
-			"dnis":   c.To,
-			"call":   c.ID,
-			"tenant": t.ID,
+			"caller":  c.From,
+			"dnis":    c.To,
+			"call":    c.ID,
+			"tenant":  t.ID,
+			"region":  where.Region,
+			"country": where.Country,
 		},
 		Events:      sink,
 		Recognizer:  r.recognizer,
@@ -479,6 +509,20 @@ func (r *Registry) run(t *Tenant, flow *ivr.Flow, c *call.Call) {
 	if res.Reason == ivr.EndHangup {
 		c.Hangup(flowCause(res.Cause))
 	}
+}
+
+// EventRegion is the timeline event that says where the caller is from
+// (region, country, number in E.164); the CDR's region comes from it.
+const EventRegion = store.EventRegion
+
+// locate resolves the caller's region and puts it on the timeline when
+// it is known.
+func locate(t *Tenant, c *call.Call) region.Match {
+	m := t.Regions.Resolve(c.From)
+	if m.Region != "" || m.Country != "" {
+		c.Event(EventRegion, "", map[string]string{"region": m.Region, "country": m.Country, "number": m.Number})
+	}
+	return m
 }
 
 // SetStasis sets what runs calls in ARI applications (the ARI server,

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +23,12 @@ type ReportStore interface {
 	QueueReport(ctx context.Context, tenantID string, from, to time.Time, queue string, th store.ReportThresholds) (*store.QueueReport, error)
 	AgentReport(ctx context.Context, tenantID string, from, to time.Time, queue string) (*store.AgentReport, error)
 	SearchCalls(ctx context.Context, tenantID string, f store.CallFilter) ([]store.CallMatch, error)
+}
+
+// RegionReports is a ReportStore that can also limit a queue report to a
+// caller region or split it by region; *store.Store implements it.
+type RegionReports interface {
+	QueueReportBy(ctx context.Context, tenantID string, from, to time.Time, queue string, th store.ReportThresholds, by store.ReportGrouping) (*store.QueueReport, error)
 }
 
 // QueueThresholds gives a queue's configured service-level and
@@ -65,6 +72,7 @@ type reportRequest struct {
 	from, to time.Time
 	queue    string
 	csv      bool
+	by       store.ReportGrouping // queue report: group=region, region=NAME
 }
 
 func parseReportRequest(r *http.Request, loc *time.Location) (reportRequest, error) {
@@ -96,6 +104,16 @@ func parseReportRequest(r *http.Request, loc *time.Location) (reportRequest, err
 		return req, badRequest(fmt.Sprintf("the range may span at most %d days", store.MaxReportRange/(24*time.Hour)))
 	}
 	req.from, req.to, req.queue = from, to, q.Get("queue")
+	switch g := q.Get("group"); g {
+	case "", "interval":
+	case "region":
+		req.by.ByRegion = true
+	default:
+		return req, badRequest(fmt.Sprintf("group %q: want interval or region", g))
+	}
+	if req.by.Region = strings.TrimSpace(q.Get("region")); len(req.by.Region) > 64 {
+		return req, badRequest("region is longer than 64 characters")
+	}
 	switch f := q.Get("format"); f {
 	case "", "json":
 	case "csv":
@@ -213,7 +231,17 @@ func (s *Server) queueReport(w http.ResponseWriter, r *http.Request) {
 		s.paramError(w, r, err)
 		return
 	}
-	rep, err := rs.QueueReport(r.Context(), tenantID, req.from, req.to, req.queue, th)
+	var rep *store.QueueReport
+	if req.by != (store.ReportGrouping{}) {
+		rr, ok := rs.(RegionReports)
+		if !ok {
+			writeError(w, http.StatusNotImplemented, "region reports are not available on this server")
+			return
+		}
+		rep, err = rr.QueueReportBy(r.Context(), tenantID, req.from, req.to, req.queue, th, req.by)
+	} else {
+		rep, err = rs.QueueReport(r.Context(), tenantID, req.from, req.to, req.queue, th)
+	}
 	if err != nil {
 		s.serverError(w, r, err)
 		return
@@ -226,20 +254,38 @@ func (s *Server) queueReport(w http.ResponseWriter, r *http.Request) {
 	if name == "" {
 		name = "all"
 	}
-	rows := [][]string{{"row", "start", "end", "offered", "answered", "answered_in_sl", "abandoned", "short_abandoned",
+	// The region column is there when the report is by or of a region,
+	// so the plain report keeps its columns.
+	byRegion := rep.GroupBy == "region" || rep.Region != ""
+	rows := [][]string{{"row", "start", "end", "region", "offered", "answered", "answered_in_sl", "abandoned", "short_abandoned",
 		"abandon_rate", "service_level", "asa_ms", "aht_ms", "handled", "talk_ms", "wrap_up_ms",
 		"transferred", "overflowed", "exited", "rejected", "waiting"}}
-	figures := func(kind string, start, end time.Time, f store.QueueFigures) []string {
-		return []string{kind, start.Format(time.RFC3339), end.Format(time.RFC3339),
+	if !byRegion {
+		rows[0] = slices.Delete(rows[0], 3, 4)
+	}
+	figures := func(kind string, start, end time.Time, region string, f store.QueueFigures) []string {
+		row := []string{kind, start.Format(time.RFC3339), end.Format(time.RFC3339), region,
 			itoa(f.Offered), itoa(f.Answered), itoa(f.AnsweredInSL), itoa(f.Abandoned), itoa(f.ShortAbandoned),
 			ftoa(f.AbandonRate), ftoa(f.ServiceLevel), mstoa(f.ASAMs), mstoa(f.AHTMs), itoa(f.Handled),
 			strconv.FormatInt(f.TalkMs, 10), strconv.FormatInt(f.WrapUpMs, 10),
 			itoa(f.Transferred), itoa(f.Overflowed), itoa(f.Exited), itoa(f.Rejected), itoa(f.Waiting)}
+		if !byRegion {
+			row = slices.Delete(row, 3, 4)
+		}
+		return row
 	}
-	for _, iv := range rep.Intervals {
-		rows = append(rows, figures("interval", iv.Start, iv.End, iv.QueueFigures))
+	// Grouped by region: one row per region over the range instead of the
+	// intervals.
+	if rep.GroupBy == "region" {
+		for _, g := range rep.Groups {
+			rows = append(rows, figures("region", rep.From, rep.To, g.Region, g.QueueFigures))
+		}
+	} else {
+		for _, iv := range rep.Intervals {
+			rows = append(rows, figures("interval", iv.Start, iv.End, rep.Region, iv.QueueFigures))
+		}
 	}
-	rows = append(rows, figures("total", rep.From, rep.To, rep.Totals))
+	rows = append(rows, figures("total", rep.From, rep.To, rep.Region, rep.Totals))
 	s.writeCSV(w, r, "queue-report-"+name+"-"+rep.From.Format(time.DateOnly)+".csv", rows)
 }
 
@@ -386,7 +432,8 @@ func parseCallFilter(r *http.Request, loc *time.Location) (store.CallFilter, err
 	q := r.URL.Query()
 	var f store.CallFilter
 	f.Number, f.Agent, f.Disposition = strings.TrimSpace(q.Get("number")), strings.TrimSpace(q.Get("agent")), strings.TrimSpace(q.Get("disposition"))
-	for _, p := range []struct{ name, v string }{{"number", f.Number}, {"agent", f.Agent}, {"disposition", f.Disposition}} {
+	f.Region = strings.TrimSpace(q.Get("region"))
+	for _, p := range []struct{ name, v string }{{"number", f.Number}, {"agent", f.Agent}, {"disposition", f.Disposition}, {"region", f.Region}} {
 		if len(p.v) > 128 {
 			return f, badRequest(p.name + " is longer than 128 characters")
 		}

@@ -44,6 +44,9 @@ type Server struct {
 	Calls CallStore
 	// Recordings serves /api/v1/calls/{id}/recording; nil: 503.
 	Recordings Recordings
+	// Tickets serves /api/v1/tickets; nil: found on Calls (the same
+	// store), else 503.
+	Tickets TicketStore
 	// ARI serves the Asterisk-compatible API under /ari/ (package ari);
 	// it authenticates its own users, so it is outside the session gate.
 	// nil: /ari is not served.
@@ -62,6 +65,7 @@ func (s *Server) Handler() http.Handler {
 	s.agentRoutes(mux)
 	s.reportRoutes(mux)
 	s.recordingRoutes(mux)
+	s.ticketRoutes(mux)
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API resource: "+r.URL.Path)
 	})
@@ -136,7 +140,7 @@ func (s *Server) openapi(w http.ResponseWriter, r *http.Request) {
 var openAPIDoc = map[string]any{
 	"openapi":    "3.1.0",
 	"info":       map[string]any{"title": "Hotline API", "version": "1"},
-	"components": openAPIComponents(),
+	"components": withTicketSchemas(openAPIComponents()),
 	"paths": map[string]any{
 		"/api/v1/login":                     openAPILogin(),
 		"/api/v1/logout":                    openAPILogout(),
@@ -153,6 +157,10 @@ var openAPIDoc = map[string]any{
 		"/api/v1/reports/agents":            openAPIAgentReport(),
 		"/api/v1/calls/{id}/recording":      openAPIRecording(),
 		"/api/v1/calls/{id}/recording/meta": openAPIRecordingMeta(),
+		"/api/v1/tickets":                   openAPITickets(),
+		"/api/v1/tickets/sla":               openAPITicketSLA(),
+		"/api/v1/tickets/{id}":              openAPITicket(),
+		"/api/v1/tickets/{id}/comments":     openAPITicketComments(),
 		"/api/v1/status": map[string]any{
 			"get": map[string]any{
 				"summary": "Server status",

@@ -2,6 +2,7 @@
 // the agent WebSocket (docs/agent-protocol.md). Plain ES module, no build.
 
 import { Ringer, Analyser } from './audio.js';
+import { initTickets } from './tickets.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -24,7 +25,7 @@ const desk = {
   reason: '',
   since: null,
   queues: [],
-  offer: null,         // the ringing offer {call, caller, queue, ivr_path, wait_ms, at}
+  offer: null,         // the ringing offer {call, caller, queue, ivr_path, region, wait_ms, at}
   lastOffer: null,
   call: null,          // {id, caller, queue, startedAt, connected, held, muted}
   lastCall: null,      // the call being wrapped up
@@ -43,6 +44,8 @@ const desk = {
 };
 
 const ringer = new Ringer();
+// Tickets are created from the call on the line, or the one in wrap-up.
+const tickets = initTickets({ call: () => desk.call || desk.lastCall });
 
 // ---- errors ----
 
@@ -83,6 +86,7 @@ function showLogin(message) {
   $('desk-view').hidden = true;
   $('who').hidden = true;
   $('login-view').hidden = false;
+  tickets.hide();
   $('login-error').textContent = message || '';
   $(($('login-tenant').value ? 'login-username' : 'login-tenant')).focus();
 }
@@ -95,6 +99,7 @@ function showDesk() {
   const u = desk.me || {};
   $('agent-name').textContent = u.display_name || u.username || '';
   $('agent-tenant').textContent = u.tenant ? `· ${u.tenant}` : '';
+  tickets.show();
   render();
 }
 
@@ -243,6 +248,7 @@ async function handle(msg) {
         caller: msg.caller || 'unknown',
         queue: msg.queue || '',
         ivr_path: msg.ivr_path,
+        region: msg.region || '',
         wait_ms: Number(msg.wait_ms) || 0,
         ring_timeout_ms: Number(msg.ring_timeout_ms) || 0,
         at: performance.now(),
@@ -352,6 +358,33 @@ function setState(state, reason, since) {
   }
 }
 
+// regionField returns the offer panel's Region value, made once after the
+// row holding afterId: the caller's region (docs/agent-protocol.md), the
+// tenant's region for the number or its country.
+function regionField(afterId, id) {
+  let dd = $(id);
+  if (!dd) {
+    const dt = document.createElement('dt');
+    dt.textContent = 'Region';
+    dd = document.createElement('dd');
+    dd.id = id;
+    $(afterId).after(dt, dd);
+  }
+  return dd;
+}
+
+// callRegion is the span after the caller in the call panel's title.
+function callRegion() {
+  let span = $('call-region');
+  if (!span) {
+    span = document.createElement('span');
+    span.id = 'call-region';
+    span.className = 'muted';
+    $('call-caller').after(span);
+  }
+  return span;
+}
+
 // ---- WebRTC ----
 
 async function acceptWebRTC(msg) {
@@ -361,6 +394,7 @@ async function acceptWebRTC(msg) {
     id: msg.call,
     caller: offer.caller || '',
     queue: offer.queue || '',
+    region: offer.region || '',
     consultFrom: msg.consult ? (offer.consultFrom || 'a colleague') : null,
     consult: null,
     startedAt: null,
@@ -656,11 +690,13 @@ function render() {
     $('offer-caller').textContent = offer.caller;
     $('offer-queue').textContent = offer.queue || '—';
     $('offer-path').textContent = ivrPath(offer.ivr_path);
+    regionField('offer-queue', 'offer-region').textContent = offer.region || '—';
     $('answer').disabled = false;
   }
   if (desk.call) {
     const c = desk.call;
     $('call-caller').textContent = c.consultFrom ? `${c.consultFrom} (about ${c.caller || 'a caller'})` : (c.caller || 'caller');
+    callRegion().textContent = c.region && !c.consultFrom ? ` · ${c.region}` : '';
     // A consultation's side only talks and hangs up; the caller's side
     // manages the consultation instead of hold and blind transfer.
     const consulting = !!c.consult;
@@ -691,6 +727,7 @@ function render() {
     const by = lc.endedBy ? `, ended by ${lc.endedBy}` : '';
     $('wrap-summary').textContent = `Call with ${lc.caller || 'caller'} · ${fmtDuration(lc.duration || 0)}${by}`;
   }
+  tickets.render();
   tick();
 }
 

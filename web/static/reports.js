@@ -151,6 +151,8 @@ async function loadPickers() {
 function rangeQuery(csv) {
   const p = new URLSearchParams({ from: $('range-from').value, to: $('range-to').value });
   if ($('range-queue').value) p.set('queue', $('range-queue').value);
+  const region = $('range-region').value.trim();
+  if (region) p.set('region', region);
   if (csv) p.set('format', 'csv');
   return p.toString();
 }
@@ -159,10 +161,13 @@ async function loadReports() {
   if (!$('range-from').value || !$('range-to').value) return;
   $('queue-csv').href = `/api/v1/reports/queues?${rangeQuery(true)}`;
   $('agents-csv').href = `/api/v1/reports/agents?${rangeQuery(true)}`;
+  $('regions-csv').href = `/api/v1/reports/queues?${rangeQuery(true)}&group=region`;
   const gen = ++page.gen.reports;
   $('queue-section').setAttribute('aria-busy', 'true');
   const [q, a] = await Promise.all([
-    get(`/api/v1/reports/queues?${rangeQuery(false)}`),
+    // Grouped by the callers' region too: the same totals and intervals,
+    // plus one row per region (store.QueueReport.groups).
+    get(`/api/v1/reports/queues?${rangeQuery(false)}&group=region`),
     get(`/api/v1/reports/agents?${rangeQuery(false)}`),
   ]);
   if (gen !== page.gen.reports) return;
@@ -218,6 +223,27 @@ function renderQueueReport() {
   $('intervals').tBodies[0].replaceChildren(...rows);
   $('intervals').hidden = rows.length === 0;
   $('no-intervals').hidden = rows.length > 0;
+  renderRegions(rep);
+}
+
+// renderRegions shows the range's figures per caller region (the region
+// of the tenant's table, else the caller's country; "unknown" when the
+// number said nothing).
+function renderRegions(rep) {
+  const rows = ((rep && rep.groups) || []).map((g) => {
+    const tr = document.createElement('tr');
+    tr.dataset.region = g.region;
+    tr.append(
+      cell(g.region || 'unknown'),
+      cell(String(g.offered), 'num'), cell(String(g.answered), 'num'),
+      cell(String(g.abandoned), g.abandoned ? 'num alert' : 'num'),
+      cell(pct(g.abandon_rate), 'num'), cell(pct(g.service_level), 'num'),
+      cell(mmss(g.asa_ms), 'num'), cell(mmss(g.aht_ms), 'num'),
+    );
+    return tr;
+  });
+  $('regions').tBodies[0].replaceChildren(...rows);
+  $('regions').hidden = rows.length === 0;
 }
 
 function renderAgentReport() {
@@ -243,7 +269,7 @@ function renderAgentReport() {
 async function search() {
   const p = new URLSearchParams({ limit: '100' });
   for (const [key, id] of [['number', 'search-number'], ['from', 'search-from'], ['to', 'search-to'],
-    ['agent', 'search-agent'], ['disposition', 'search-disposition']]) {
+    ['agent', 'search-agent'], ['disposition', 'search-disposition'], ['region', 'search-region']]) {
     const v = $(id).value.trim();
     if (v) p.set(key, v);
   }
@@ -318,6 +344,7 @@ async function showCall(id) {
   fact(dl, 'Ended', c.ended_at ? `${clock(c.ended_at)} (${c.hangup_cause || 'hang-up'}${c.hangup_side ? `, ${c.hangup_side}` : ''})` : 'ongoing');
   fact(dl, 'Duration', c.ended_at ? mmss(c.duration_ms) : '—');
   if (c.ivr_path) fact(dl, 'IVR path', c.ivr_path);
+  if (c.region || c.country) fact(dl, 'Caller region', [c.region, c.country && c.country !== c.region ? c.country : ''].filter(Boolean).join(' · '));
   for (const e of r.queue_entries) {
     const how = e.answered_at ? `answered by ${agentName(e.agent)} after ${mmss(e.wait_ms)}` : `${e.outcome || 'waiting'} after ${mmss(e.wait_ms)}`;
     fact(dl, `Queue ${e.queue}`, how);
