@@ -214,11 +214,19 @@ type Trunks struct {
 }
 
 // OutboundTrunk is a carrier's SIP address for calls Hotline places.
+// Username and Password (or PasswordEnv, an environment variable holding
+// it) answer the carrier's digest challenge (401/407) to an INVITE;
+// Realm, if set, is the only realm they are given to. The password is
+// never logged.
 type OutboundTrunk struct {
-	Name      string `yaml:"name"`
-	Address   string `yaml:"address"`   // host:port (port default 5060)
-	Transport string `yaml:"transport"` // udp (default) or tcp
-	CallerID  string `yaml:"caller_id"` // default caller ID number
+	Name        string `yaml:"name"`
+	Address     string `yaml:"address"`   // host:port (port default 5060)
+	Transport   string `yaml:"transport"` // udp (default) or tcp
+	CallerID    string `yaml:"caller_id"` // default caller ID number
+	Username    string `yaml:"username"`
+	Password    string `yaml:"password"`
+	PasswordEnv string `yaml:"password_env"`
+	Realm       string `yaml:"realm"`
 }
 
 // Number is one of a tenant's inbound numbers. It runs a flow, or goes
@@ -474,7 +482,8 @@ func Parse(path string, data []byte) (*Config, error) {
 			t.Allow = append(t.Allow, p)
 		}
 		seenTrunk := map[string]bool{}
-		for j, o := range t.Trunks.Outbound {
+		for j := range t.Trunks.Outbound {
+			o := &t.Trunks.Outbound[j]
 			where := at("trunks", "outbound", strconv.Itoa(j))
 			switch {
 			case o.Name == "" || strings.ContainsAny(o.Name, "/@: "):
@@ -489,6 +498,7 @@ func Parse(path string, data []byte) (*Config, error) {
 			if o.Transport != "" && o.Transport != "udp" && o.Transport != "tcp" {
 				bad(where, "tenant %s: outbound trunk %q: transport must be udp or tcp", t.ID, o.Name)
 			}
+			checkTrunkAuth(t.ID, o, func(key string) int { return at("trunks", "outbound", strconv.Itoa(j), key) }, bad)
 		}
 		if t.Prompts == "" {
 			bad(at(), "tenant %s: prompts directory missing", t.ID)
@@ -601,6 +611,41 @@ func checkSpeech(sp *Speech, base string, at func(key string) int, bad func(line
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(base, *p)
 		}
+	}
+}
+
+// checkTrunkAuth validates an outbound trunk's digest credentials and
+// resolves password_env. Error messages never hold the password.
+func checkTrunkAuth(tenantID string, o *OutboundTrunk, at func(key string) int, bad func(line int, format string, args ...any)) {
+	// They go into quoted strings of the Authorization header.
+	quotable := func(v string) bool {
+		return !strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '"' || r == '\\' })
+	}
+	if !quotable(o.Username) {
+		bad(at("username"), "tenant %s: outbound trunk %q: username has quotes, backslashes or control characters", tenantID, o.Name)
+	}
+	if !quotable(o.Realm) {
+		bad(at("realm"), "tenant %s: outbound trunk %q: realm has quotes, backslashes or control characters", tenantID, o.Name)
+	}
+	switch {
+	case o.Username == "" && (o.Password != "" || o.PasswordEnv != ""):
+		key := "password"
+		if o.Password == "" {
+			key = "password_env"
+		}
+		bad(at(key), "tenant %s: outbound trunk %q has a password but no username", tenantID, o.Name)
+	case o.Username == "" && o.Realm != "":
+		bad(at("realm"), "tenant %s: outbound trunk %q has a realm but no username", tenantID, o.Name)
+	case o.Username == "":
+	case o.Password != "" && o.PasswordEnv != "":
+		bad(at("password"), "tenant %s: outbound trunk %q has both password and password_env; give one", tenantID, o.Name)
+	case o.PasswordEnv != "":
+		o.Password = os.Getenv(o.PasswordEnv)
+		if o.Password == "" {
+			bad(at("password_env"), "tenant %s: outbound trunk %q: environment variable %s is empty or unset", tenantID, o.Name, o.PasswordEnv)
+		}
+	case o.Password == "":
+		bad(at("username"), "tenant %s: outbound trunk %q has a username but no password (or password_env)", tenantID, o.Name)
 	}
 }
 

@@ -35,6 +35,12 @@ type DialRequest struct {
 	Music   *media.Prompt
 	// Headers are extra headers on the INVITE (e.g. X- headers).
 	Headers map[string]string
+	// AuthUser and AuthPassword answer the trunk's digest challenge (401
+	// or 407, once per INVITE); "": a challenge fails the call (rejected).
+	// AuthRealm, if set, is the only realm they are given to.
+	AuthUser     string
+	AuthPassword string
+	AuthRealm    string
 	// ID is the call id to use (a UUID); "": a new one.
 	ID string
 	// Created, if set, is called with the new call before the INVITE
@@ -225,7 +231,7 @@ func (d *dialog) dial(req DialRequest) {
 	if timeout <= 0 {
 		timeout = DefaultDialTimeout
 	}
-	code, established := d.sendInvite(req.Headers, timeout)
+	code, established := d.sendInvite(req, timeout)
 	if c.Cause() == nil && code == 200 {
 		log.Info("call answered", "from", c.From, "to", c.To, "codec", d.codecName())
 		if req.Run != nil {
@@ -243,7 +249,7 @@ func (d *dialog) dial(req DialRequest) {
 		cause = c.Cause()
 	}
 	if established && !d.byeReceived.Load() && cause.Side != call.SideCallee {
-		d.sendBye(cause)
+		d.sendOutboundBye(cause, req)
 	}
 	if d.inviteTx != nil {
 		d.inviteTx.Terminate()
@@ -267,60 +273,102 @@ func (d *dialog) codecName() string {
 // status (408 for no answer at all, 503 when it could not be sent, as RFC
 // 3261 8.1.3.1 has a UAC treat them) and whether a dialog was established
 // (a 2xx, ACKed: it needs a BYE). Every call it does not answer is hung
-// up with a cause.
-func (d *dialog) sendInvite(headers map[string]string, timeout time.Duration) (int, bool) {
+// up with a cause. A 401/407 is answered once with req's credentials
+// (digest, RFC 3261 22.2): a second challenge, or one without credentials,
+// fails the call as rejected with the challenge's code.
+func (d *dialog) sendInvite(req DialRequest, timeout time.Duration) (int, bool) {
 	s, c := d.s, d.call
-	inv := d.request(sipmsg.INVITE, 0)
-	inv.AppendHeader(d.contact())
-	inv.AppendHeader(sipmsg.NewHeader("Allow", allowMethods))
-	inv.AppendHeader(sipmsg.NewHeader("User-Agent", s.cfg.UserAgent))
-	keys := make([]string, 0, len(headers))
-	for k := range headers {
+	keys := make([]string, 0, len(req.Headers))
+	for k := range req.Headers {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	for _, k := range keys {
-		inv.AppendHeader(sipmsg.NewHeader(k, headers[k]))
-	}
 	d.mu.Lock()
 	body := d.sdp.offer(d.localIP, d.sess.LocalPort())
 	d.mu.Unlock()
-	inv.AppendHeader(sipmsg.NewHeader("Content-Type", "application/sdp"))
-	inv.SetBody(body)
-
-	// Digest authentication (401/407) will go here: a challenge answered
-	// with credentials sends the INVITE again (new branch, CSeq+1) and
-	// waits anew. Until then a challenge fails the call as rejected.
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	tx, err := s.client.TransactionRequest(ctx, inv, sipgo.ClientRequestBuild)
-	cancel()
-	if err != nil {
-		s.log.Info("outbound invite not sent", "call", c.ID, "target", inv.Recipient.String(), "error", err)
-		c.Hangup(call.CauseCongestion)
-		return 503, false
-	}
-	res, code := d.awaitFinal(tx, inv, timeout)
-	if res == nil {
-		tx.Terminate()
-		if c.Cause() == nil {
-			if code == 408 {
-				c.Hangup(call.CauseNoAnswer)
-			} else {
-				c.Hangup(call.CauseCongestion)
-			}
+	// build makes the INVITE: the first one, and the one answering a
+	// challenge (same Call-ID and From tag, a new branch and CSeq+1).
+	build := func() *sipmsg.Request {
+		inv := d.request(sipmsg.INVITE, 0)
+		inv.AppendHeader(d.contact())
+		inv.AppendHeader(sipmsg.NewHeader("Allow", allowMethods))
+		inv.AppendHeader(sipmsg.NewHeader("User-Agent", s.cfg.UserAgent))
+		for _, k := range keys {
+			inv.AppendHeader(sipmsg.NewHeader(k, req.Headers[k]))
 		}
-		return code, false
+		inv.AppendHeader(sipmsg.NewHeader("Content-Type", "application/sdp"))
+		inv.SetBody(body)
+		return inv
 	}
-	if !res.IsSuccess() {
-		// The transaction layer ACKed it.
-		c.Hangup(causeOfStatus(res.StatusCode))
-		return res.StatusCode, false
+	deadline := time.Now().Add(timeout)
+	inv := build()
+	for attempt := 0; ; attempt++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		tx, err := s.client.TransactionRequest(ctx, inv, sipgo.ClientRequestBuild)
+		cancel()
+		if err != nil {
+			s.log.Info("outbound invite not sent", "call", c.ID, "target", inv.Recipient.String(), "error", err)
+			c.Hangup(call.CauseCongestion)
+			return 503, false
+		}
+		res, code := d.awaitFinal(tx, inv, max(time.Until(deadline), time.Millisecond))
+		if res == nil {
+			tx.Terminate()
+			if c.Cause() == nil {
+				if code == 408 {
+					c.Hangup(call.CauseNoAnswer)
+				} else {
+					c.Hangup(call.CauseCongestion)
+				}
+			}
+			return code, false
+		}
+		if !res.IsSuccess() {
+			// The transaction layer ACKed it (RFC 3261 17.1.1.3), 401
+			// and 407 included.
+			if isChallenge(res) && attempt == 0 && req.AuthUser != "" && c.Cause() == nil {
+				next := build()
+				err := authorize(next, res, req.AuthUser, req.AuthPassword, req.AuthRealm)
+				if err == nil {
+					inv = next
+					continue
+				}
+				s.log.Info("outbound challenge not answered", "call", c.ID, "code", res.StatusCode, "error", err)
+			} else if isChallenge(res) {
+				s.log.Info("outbound call challenged", "call", c.ID, "code", res.StatusCode, "credentials", req.AuthUser != "", "attempt", attempt+1)
+			}
+			c.Hangup(causeOfStatus(res.StatusCode))
+			return res.StatusCode, false
+		}
+		d.established(tx, inv, res)
+		// The transaction stays (Timer M) to catch 2xx retransmissions;
+		// the owner ends it with the call.
+		d.inviteTx = tx
+		return res.StatusCode, true
 	}
-	d.established(tx, inv, res)
-	// The transaction stays (Timer M) to catch 2xx retransmissions; the
-	// owner ends it with the call.
-	d.inviteTx = tx
-	return res.StatusCode, true
+}
+
+// sendOutboundBye ends an answered outbound call from our side, as
+// sendBye does, answering the trunk's challenge to the BYE once.
+func (d *dialog) sendOutboundBye(cause *call.Cause, req DialRequest) {
+	build := func() *sipmsg.Request {
+		bye := d.request(sipmsg.BYE, 0)
+		bye.AppendHeader(sipmsg.NewHeader("Reason", fmt.Sprintf("Q.850;cause=%d;text=%q", cause.Q850, cause.Name)))
+		bye.SetBody(nil)
+		return bye
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+	defer cancel()
+	res, err := d.s.transact(ctx, build(), sipgo.ClientRequestBuild)
+	if err == nil && isChallenge(res) && req.AuthUser != "" {
+		bye := build()
+		if err = authorize(bye, res, req.AuthUser, req.AuthPassword, req.AuthRealm); err == nil {
+			_, err = d.s.transact(ctx, bye, sipgo.ClientRequestBuild)
+		}
+	}
+	if err != nil {
+		d.s.log.Debug("bye failed", "call_id", d.callID, "error", err)
+	}
 }
 
 // awaitFinal reads the INVITE's responses until the final one. It rings

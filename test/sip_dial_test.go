@@ -570,3 +570,47 @@ func TestDialTCP(t *testing.T) {
 		}
 	}
 }
+
+// TestDialDigest: SIPp as a carrier that challenges the INVITE with 401
+// and checks the Authorization of the second one with verifyauth: the
+// trunk's credentials get the call answered (SIPp answers 403 to a wrong
+// response, so a bad hash fails the test); a wrong password ends the call
+// rejected with the carrier's 403.
+func TestDialDigest(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, password string
+		code           int
+		cause          *call.Cause
+	}{
+		{"right password", "s3cret", 200, call.CauseNormal},
+		{"wrong password", "s3cre7", 403, call.CauseRejected},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, rec, _ := startDialServer(t, nil)
+			uas := startDialUAS(t, "dial_digest.xml")
+			c, err := s.Dial(sip.DialRequest{
+				Target:   fmt.Sprintf("sip:+15551234@127.0.0.1:%d", uas.Port),
+				From:     "+15550100",
+				AuthUser: "acme", AuthPassword: tc.password, AuthRealm: "carrier.example",
+				Run: func(c *call.Call) { time.Sleep(200 * time.Millisecond) },
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := rec.end(t, c.ID, 20*time.Second)
+			msgs := uas.wait(t)
+			if e.SIPCode != tc.code || e.Cause != tc.cause {
+				t.Errorf("CDR end: code %d cause %s; want %d %s\n%s", e.SIPCode, e.Cause.Name, tc.code, tc.cause.Name, tailLines(msgs, 80))
+			}
+			for _, want := range []string{"SIP/2.0 401 Unauthorized", `Authorization: Digest username="acme"`, `realm="carrier.example"`, "qop=auth"} {
+				if !strings.Contains(msgs, want) {
+					t.Errorf("SIPp did not see %q:\n%s", want, tailLines(msgs, 80))
+				}
+			}
+			if strings.Contains(msgs, tc.password) {
+				t.Error("the password went on the wire")
+			}
+		})
+	}
+}

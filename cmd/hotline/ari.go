@@ -103,7 +103,8 @@ func (o originator) Originate(req ari.OriginateRequest) (*call.Call, error) {
 		return r
 	}, name)
 	return o.sip.Dial(sip.DialRequest{TenantID: req.Tenant, Target: target, From: cmp.Or(num, trunk.CallerID, "anonymous"), FromName: name,
-		Timeout: req.Timeout, Prompts: t.Prompts, Music: t.Music, Created: req.Created, Run: req.Run})
+		Timeout: req.Timeout, Prompts: t.Prompts, Music: t.Music, Created: req.Created, Run: req.Run,
+		AuthUser: trunk.Username, AuthPassword: trunk.Password, AuthRealm: trunk.Realm})
 }
 
 // ResolveEndpoint implements ari.EndpointResolver (redirect targets).
