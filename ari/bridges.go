@@ -377,10 +377,7 @@ func (s *Server) mohBridge(w http.ResponseWriter, r *http.Request) {
 	old := b.moh
 	b.moh = nil
 	if r.Method == http.MethodPost {
-		var music *media.Prompt
-		if s.opt.Music != nil {
-			music = s.opt.Music(b.tenant)
-		}
+		music := s.music(b.tenant)
 		if music == nil {
 			music = silencePrompt
 		}

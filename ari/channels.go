@@ -293,10 +293,13 @@ func (s *Server) sendDTMF(w http.ResponseWriter, r *http.Request, p params) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// direction reads mute's direction: both (default), in or out.
-func direction(p params) (in, out bool, ok bool) {
-	switch p.get("direction") {
-	case "", "both":
+// audioDirection reads an ARI direction (none, both, in, out): in is the
+// audio from the channel, out the audio to it.
+func audioDirection(v string) (in, out, ok bool) {
+	switch v {
+	case "none":
+		return false, false, true
+	case "both":
 		return true, true, true
 	case "in":
 		return true, false, true
@@ -311,8 +314,9 @@ func (s *Server) muteChannel(w http.ResponseWriter, r *http.Request, p params) {
 	if ch == nil {
 		return
 	}
-	in, out, ok := direction(p)
-	if !ok {
+	dir := cmpOr(p.get("direction"), "both")
+	in, out, ok := audioDirection(dir)
+	if !ok || dir == "none" {
 		writeError(w, http.StatusBadRequest, "Invalid direction specified")
 		return
 	}
@@ -347,34 +351,32 @@ func (s *Server) holdChannel(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Server) mohChannel(w http.ResponseWriter, r *http.Request) {
-	ch := s.stasisChannel(w, r)
-	if ch == nil {
-		return
+// music is the tenant's music on hold (nil: none configured).
+func (s *Server) music(tenant string) *media.Prompt {
+	if s.opt.Music == nil {
+		return nil
 	}
-	if r.Method == http.MethodDelete {
-		ch.stopMoh()
-	} else {
-		var music *media.Prompt
-		if s.opt.Music != nil {
-			music = s.opt.Music(ch.tenant)
-		}
-		ch.startMoh(music)
-	}
-	w.WriteHeader(http.StatusNoContent)
+	return s.opt.Music(tenant)
 }
 
-func (s *Server) silenceChannel(w http.ResponseWriter, r *http.Request) {
-	ch := s.stasisChannel(w, r)
-	if ch == nil {
-		return
+// mohChannel handles /moh and /silence (silence: true): both loop a
+// sound under what the application plays, until DELETE.
+func (s *Server) mohChannel(silence bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ch := s.stasisChannel(w, r)
+		if ch == nil {
+			return
+		}
+		switch {
+		case r.Method == http.MethodDelete:
+			ch.stopMoh()
+		case silence:
+			ch.startMoh(nil)
+		default:
+			ch.startMoh(s.music(ch.tenant))
+		}
+		w.WriteHeader(http.StatusNoContent)
 	}
-	if r.Method == http.MethodDelete {
-		ch.stopMoh()
-	} else {
-		ch.startMoh(nil)
-	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) playChannel(w http.ResponseWriter, r *http.Request, p params) {

@@ -272,20 +272,6 @@ func (s *Server) resolveMedia(tenant, uri, lang string) (resolved, error) {
 	return resolved{prompts: m.Prompts, tone: m.Tone}, nil
 }
 
-// validMediaURI checks a URI's scheme before a playback is accepted, so a
-// typo is a 400 and not a silent failed playback.
-func validMediaURI(uri string) bool {
-	scheme, rest, ok := strings.Cut(uri, ":")
-	if !ok || rest == "" {
-		return false
-	}
-	switch scheme {
-	case "sound", "recording", "digits", "number", "characters", "tone":
-		return true
-	}
-	return false
-}
-
 // startPlayback handles POST /channels/{id}/play and /bridges/{id}/play
 // once the target is known.
 func (s *Server) startPlayback(w http.ResponseWriter, r *http.Request, p params, tenant, target string, q *playQueue) {
@@ -294,18 +280,19 @@ func (s *Server) startPlayback(w http.ResponseWriter, r *http.Request, p params,
 		writeError(w, http.StatusBadRequest, "Missing parameter media")
 		return
 	}
+	// A malformed URI (unknown scheme, nothing named) is the request's
+	// fault (400); a sound that does not exist is accepted and its
+	// playback fails, as in Asterisk. The sound library classifies every
+	// scheme but recording:, which is ours.
 	for _, u := range uris {
-		if !validMediaURI(u) {
-			writeError(w, http.StatusBadRequest, "Invalid media URI "+strconv.Quote(u))
-			return
-		}
-		// A malformed URI is the request's fault (400); a sound that does
-		// not exist is accepted and its playback fails, as in Asterisk.
-		if !strings.HasPrefix(u, "recording:") {
-			if _, err := s.resolveMedia(tenant, u, cmpOr(p.get("lang"), "en")); errors.Is(err, ErrMediaScheme) || errors.Is(err, ErrMediaURI) {
-				writeError(w, http.StatusBadRequest, "Invalid media URI "+strconv.Quote(u)+": "+err.Error())
+		if name, isRec := strings.CutPrefix(u, "recording:"); isRec {
+			if name == "" {
+				writeError(w, http.StatusBadRequest, "Invalid media URI "+strconv.Quote(u))
 				return
 			}
+		} else if _, err := s.resolveMedia(tenant, u, cmpOr(p.get("lang"), "en")); errors.Is(err, ErrMediaScheme) || errors.Is(err, ErrMediaURI) {
+			writeError(w, http.StatusBadRequest, "Invalid media URI "+strconv.Quote(u)+": "+err.Error())
+			return
 		}
 	}
 	id := p.get("playbackId")

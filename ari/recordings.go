@@ -463,38 +463,39 @@ func (s *Server) cancelLive(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) pauseLive(w http.ResponseWriter, r *http.Request) {
-	l := s.findLive(w, r)
-	if l == nil {
-		return
+// controlLive makes a handler for a live recording's on/off controls
+// (pause, mute): POST turns it on, DELETE off, while the recording is in
+// session.
+func (s *Server) controlLive(set func(l *liveRecording, on bool)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		l := s.findLive(w, r)
+		if l == nil {
+			return
+		}
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if l.state != recRecording && l.state != recPaused {
+			writeError(w, http.StatusConflict, "Recording not in session")
+			return
+		}
+		set(l, r.Method == http.MethodPost)
+		w.WriteHeader(http.StatusNoContent)
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.state != recRecording && l.state != recPaused {
-		writeError(w, http.StatusConflict, "Recording not in session")
-		return
-	}
-	if r.Method == http.MethodPost {
-		l.state = recPaused
-	} else {
-		l.state = recRecording
-	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Server) muteLive(w http.ResponseWriter, r *http.Request) {
-	l := s.findLive(w, r)
-	if l == nil {
-		return
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.state != recRecording && l.state != recPaused {
-		writeError(w, http.StatusConflict, "Recording not in session")
-		return
-	}
-	l.muted = r.Method == http.MethodPost
-	w.WriteHeader(http.StatusNoContent)
+// pauseLive: the paused time is left out of the file.
+func (s *Server) pauseLive() http.HandlerFunc {
+	return s.controlLive(func(l *liveRecording, on bool) {
+		l.state = recRecording
+		if on {
+			l.state = recPaused
+		}
+	})
+}
+
+// muteLive: the muted time is silence in the file.
+func (s *Server) muteLive() http.HandlerFunc {
+	return s.controlLive(func(l *liveRecording, on bool) { l.muted = on })
 }
 
 func (s *Server) listStored(w http.ResponseWriter, r *http.Request) {

@@ -19,17 +19,16 @@ import (
 // it (a bridge with a supervisor, a prompt) is whispered to that channel.
 // It joins bridges like a SIP session does (media.MixerLeg).
 type snoopMedia struct {
-	mu              sync.Mutex
-	cur             media.Source // what this snoop whispers now
-	target          *media.Session
-	spyIn, spyOut   bool
-	whisper         bool
-	fwd             atomic.Pointer[media.Forwarder]
-	digits          chan media.Digit
-	ts              uint32 // the target's pacer only
-	pcm             [160]int16
-	payload         [160]byte
-	framesForwarded atomic.Uint64
+	mu            sync.Mutex
+	cur           media.Source // what this snoop whispers now
+	target        *media.Session
+	spyIn, spyOut bool
+	whisper       bool
+	fwd           atomic.Pointer[media.Forwarder]
+	digits        chan media.Digit
+	ts            uint32 // the target's pacer only
+	pcm           [160]int16
+	payload       [160]byte
 }
 
 // WriteFrame receives the target's audio on its pacer and forwards the
@@ -49,7 +48,6 @@ func (m *snoopMedia) WriteFrame(left, right []int16) {
 	media.EncodePCMU(m.payload[:], m.pcm[:])
 	(*f).ForwardRTP(media.PTPCMU, m.ts, false, m.payload[:])
 	m.ts += 160
-	m.framesForwarded.Add(1)
 }
 
 func (m *snoopMedia) SetForwarder(f media.Forwarder) {
@@ -80,21 +78,6 @@ func (m *snoopMedia) SendDigit(rune, time.Duration) error {
 func (m *snoopMedia) SetInbandDTMF(bool) {}
 func (m *snoopMedia) Stats() media.Stats { return media.Stats{} }
 
-// snoopDirection reads spy/whisper: none, both, in, out.
-func snoopDirection(v string) (in, out, ok bool) {
-	switch v {
-	case "", "none":
-		return false, false, true
-	case "both":
-		return true, true, true
-	case "in":
-		return true, false, true
-	case "out":
-		return false, true, true
-	}
-	return false, false, false
-}
-
 // snoopChannel handles POST /channels/{id}/snoop: a new channel, in the
 // named application, that listens to (spy) and may speak into (whisper)
 // the channel, for supervisors' listen and whisper.
@@ -108,8 +91,8 @@ func (s *Server) snoopChannel(w http.ResponseWriter, r *http.Request, p params) 
 		writeError(w, http.StatusBadRequest, "Application name is required")
 		return
 	}
-	spyIn, spyOut, ok1 := snoopDirection(p.get("spy"))
-	wIn, wOut, ok2 := snoopDirection(p.get("whisper"))
+	spyIn, spyOut, ok1 := audioDirection(cmpOr(p.get("spy"), "none"))
+	wIn, wOut, ok2 := audioDirection(cmpOr(p.get("whisper"), "none"))
 	if !ok1 || !ok2 {
 		writeError(w, http.StatusBadRequest, "Invalid direction specified for spy or whisper")
 		return

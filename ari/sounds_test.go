@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"hotline/internal/testenv"
 	"hotline/media"
 )
 
@@ -556,10 +557,7 @@ func coreSounds(t *testing.T) *Sounds {
 	t.Helper()
 	s := NewSounds(nil)
 	if s.find("hello-world", "en") == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Asterisk core sounds missing under %s: run scripts/deps.sh", DefaultSoundsDir)
-		}
-		t.Skipf("Asterisk core sounds missing under %s (scripts/deps.sh installs them)", DefaultSoundsDir)
+		testenv.Missing(t, "Asterisk core sounds missing under %s (scripts/deps.sh installs asterisk-core-sounds-en-wav)", DefaultSoundsDir)
 	}
 	return s
 }

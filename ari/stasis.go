@@ -2,7 +2,6 @@ package ari
 
 import (
 	"context"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -407,5 +406,3 @@ func (g *registry) channelsOf(tenant string) []*channel {
 	slices.SortFunc(out, func(a, b *channel) int { return a.c.Started.Compare(b.c.Started) })
 	return out
 }
-
-func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

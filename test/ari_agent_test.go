@@ -44,22 +44,8 @@ func TestARIAgentOriginate(t *testing.T) {
 	ev := collectARI(cl)
 
 	// The caller reaches the application, which answers.
-	ua := newUA(t, s)
-	s.report(t, ua.CallID)
-	inv := make(chan *sipMsg, 1)
-	go func() { inv <- ua.Invite(ariNumber, ua.offer(true, "sendrecv")) }()
-	start := ev.wait(t, "StasisStart of the caller", 15*time.Second, func(e ari.Event) bool {
-		x, ok := e.(*ari.StasisStart)
-		return ok && x.Channel.Caller.Number == ua.From
-	}).(*ari.StasisStart)
-	callerID := start.Channel.ID
-	if err := cl.Channel().Get(ari.NewKey(ari.ChannelKey, callerID)).Answer(); err != nil {
-		t.Fatalf("answer: %v", err)
-	}
-	if r := <-inv; r.Code != 200 {
-		t.Fatalf("INVITE: %s", r)
-	}
-	ua.Ack(ariNumber)
+	ua, caller := answeredCaller(t, s, cl, ev)
+	callerID := caller.ID()
 	ua.RTP.Play(pcmSine(440, 90*time.Second))
 	ua.RTP.Start()
 

@@ -225,6 +225,29 @@ func startSIPpUAS(t *testing.T) *sippUAS {
 	return u
 }
 
+// answeredCaller places a call from the Go UA to the ARI number, waits for
+// its StasisStart, and has the application answer it (the UA ACKs).
+func answeredCaller(t *testing.T, s *server, cl ari.Client, ev *ariEvents) (*sipUA, *ari.ChannelHandle) {
+	t.Helper()
+	ua := newUA(t, s)
+	s.report(t, ua.CallID)
+	inv := make(chan *sipMsg, 1)
+	go func() { inv <- ua.Invite(ariNumber, ua.offer(true, "sendrecv")) }()
+	start := ev.wait(t, "StasisStart of the caller", 15*time.Second, func(e ari.Event) bool {
+		x, ok := e.(*ari.StasisStart)
+		return ok && x.Channel.Caller.Number == ua.From
+	}).(*ari.StasisStart)
+	h := cl.Channel().Get(ari.NewKey(ari.ChannelKey, start.Channel.ID))
+	if err := h.Answer(); err != nil {
+		t.Fatalf("answer: %v", err)
+	}
+	if r := <-inv; r.Code != 200 {
+		t.Fatalf("INVITE: %s", r)
+	}
+	ua.Ack(ariNumber)
+	return ua, h
+}
+
 // ariGet does an authenticated GET below /ari.
 func ariGet(t *testing.T, s *server, path string) (int, []byte) {
 	return ariDo(t, s, "GET", path)
@@ -382,23 +405,8 @@ func TestARICall(t *testing.T) {
 	})
 
 	t.Run("originate bridge record", func(t *testing.T) {
-		ua := newUA(t, s)
-		s.report(t, ua.CallID)
-		inv := make(chan *sipMsg, 1)
-		go func() { inv <- ua.Invite(ariNumber, ua.offer(true, "sendrecv")) }()
-		start := ev.wait(t, "StasisStart of the caller", 15*time.Second, func(e ari.Event) bool {
-			x, ok := e.(*ari.StasisStart)
-			return ok && x.Channel.Caller.Number == ua.From
-		}).(*ari.StasisStart)
-		callerID := start.Channel.ID
-		caller := cl.Channel().Get(ari.NewKey(ari.ChannelKey, callerID))
-		if err := caller.Answer(); err != nil {
-			t.Fatalf("answer: %v", err)
-		}
-		if r := <-inv; r.Code != 200 {
-			t.Fatalf("INVITE: %s", r)
-		}
-		ua.Ack(ariNumber)
+		ua, caller := answeredCaller(t, s, cl, ev)
+		callerID := caller.ID()
 		ua.RTP.Play(pcmSine(440, 60*time.Second))
 		ua.RTP.Start()
 
@@ -477,23 +485,7 @@ func TestARICall(t *testing.T) {
 	})
 
 	t.Run("snoop listen and whisper", func(t *testing.T) {
-		ua := newUA(t, s)
-		s.report(t, ua.CallID)
-		inv := make(chan *sipMsg, 1)
-		go func() { inv <- ua.Invite(ariNumber, ua.offer(true, "sendrecv")) }()
-		start := ev.wait(t, "StasisStart of the caller", 15*time.Second, func(e ari.Event) bool {
-			x, ok := e.(*ari.StasisStart)
-			return ok && x.Channel.Caller.Number == ua.From
-		}).(*ari.StasisStart)
-		callerID := start.Channel.ID
-		caller := cl.Channel().Get(ari.NewKey(ari.ChannelKey, callerID))
-		if err := caller.Answer(); err != nil {
-			t.Fatalf("answer: %v", err)
-		}
-		if r := <-inv; r.Code != 200 {
-			t.Fatalf("INVITE: %s", r)
-		}
-		ua.Ack(ariNumber)
+		ua, caller := answeredCaller(t, s, cl, ev)
 		ua.RTP.Play(pcmSine(440, 60*time.Second))
 		ua.RTP.Start()
 		// Alone in the application, the caller hears nothing (no audio is
@@ -563,23 +555,8 @@ func TestARICall(t *testing.T) {
 		ev.wait(t, "ChannelDestroyed", 10*time.Second, forChannel("ChannelDestroyed", start.Channel.ID))
 
 		// Answered: a REFER (blind transfer), then our leg ends.
-		ua := newUA(t, s)
-		s.report(t, ua.CallID)
-		inv := make(chan *sipMsg, 1)
-		go func() { inv <- ua.Invite(ariNumber, ua.offer(true, "sendrecv")) }()
-		st := ev.wait(t, "StasisStart of the caller", 15*time.Second, func(e ari.Event) bool {
-			x, ok := e.(*ari.StasisStart)
-			return ok && x.Channel.Caller.Number == ua.From
-		}).(*ari.StasisStart)
-		h := cl.Channel().Get(ari.NewKey(ari.ChannelKey, st.Channel.ID))
-		if err := h.Answer(); err != nil {
-			t.Fatalf("answer: %v", err)
-		}
-		if r := <-inv; r.Code != 200 {
-			t.Fatalf("INVITE: %s", r)
-		}
-		ua.Ack(ariNumber)
-		if code, body := ariPost(t, s, "/channels/"+st.Channel.ID+"/redirect?endpoint=PJSIP/%2B15559876@uas"); code != 204 {
+		ua, h := answeredCaller(t, s, cl, ev)
+		if code, body := ariPost(t, s, "/channels/"+h.ID()+"/redirect?endpoint=PJSIP/%2B15559876@uas"); code != 204 {
 			t.Fatalf("redirect (REFER): %d %s", code, body)
 		}
 		if _, ok := ua.WaitBye(10 * time.Second); !ok {
@@ -588,7 +565,7 @@ func TestARICall(t *testing.T) {
 		if refers := ua.Received("REFER"); len(refers) == 0 || refers[0].Header("Refer-To") != fmt.Sprintf("<sip:+15559876@127.0.0.1:%d>", uas.Port) {
 			t.Errorf("REFERs received: %v, want one to the trunk", refers)
 		}
-		destroyed := ev.wait(t, "ChannelDestroyed", 10*time.Second, forChannel("ChannelDestroyed", st.Channel.ID)).(*ari.ChannelDestroyed)
+		destroyed := ev.wait(t, "ChannelDestroyed", 10*time.Second, forChannel("ChannelDestroyed", h.ID())).(*ari.ChannelDestroyed)
 		if destroyed.Cause != 23 {
 			t.Errorf("ChannelDestroyed cause %d, want 23 (redirected)", destroyed.Cause)
 		}

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"hotline/internal/testenv"
 )
 
 // TestARINodeClient is issue 7's Node client test: the npm `ari-client`
@@ -218,61 +220,7 @@ func TestARINodeClient(t *testing.T) {
 // needNode skips (fails in CI) without node and npm.
 func needNode(t *testing.T) {
 	t.Helper()
-	var missing []string
-	for _, tool := range []string{"node", "npm"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			missing = append(missing, tool)
-		}
-	}
-	if len(missing) > 0 {
-		msg := fmt.Sprintf("%s missing (Debian: apt-get install nodejs npm; scripts/deps.sh does it)", strings.Join(missing, ", "))
-		if inCI() {
-			t.Fatalf("%s, and CI=true", msg)
-		}
-		t.Skipf("%s; skipping outside CI", msg)
-	}
-}
-
-// npmInstallDir runs `npm ci` in test/DIR once: a node_modules already
-// holding the locked version of pkg is left alone (test/browser's
-// npmInstall, for any directory). Without the registry it skips, or fails
-// in CI.
-func npmInstallDir(t *testing.T, dir, pkg string) {
-	t.Helper()
-	path := filepath.Join(repoRoot, "test", dir)
-	var lock struct {
-		Packages map[string]struct {
-			Version string `json:"version"`
-		} `json:"packages"`
-	}
-	data, err := os.ReadFile(filepath.Join(path, "package-lock.json"))
-	if err != nil {
-		t.Fatalf("test/%s/package-lock.json: %v", dir, err)
-	}
-	if err := json.Unmarshal(data, &lock); err != nil {
-		t.Fatalf("test/%s/package-lock.json: %v", dir, err)
-	}
-	want := lock.Packages["node_modules/"+pkg].Version
-	var have struct {
-		Version string `json:"version"`
-	}
-	if data, err := os.ReadFile(filepath.Join(path, "node_modules", pkg, "package.json")); err == nil {
-		_ = json.Unmarshal(data, &have)
-	}
-	if want != "" && have.Version == want {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund", "--prefer-offline")
-	cmd.Dir = path
-	if out, err := cmd.CombinedOutput(); err != nil {
-		msg := fmt.Sprintf("npm ci in test/%s failed (%v): %s %s must be installed from the npm registry once; is it reachable (offline?)\n%s", dir, err, pkg, want, out)
-		if inCI() {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	testenv.NeedTools(t, "Debian: apt-get install nodejs npm; scripts/deps.sh does it", "node", "npm")
 }
 
 // ---- the Node application ----

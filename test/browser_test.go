@@ -272,28 +272,32 @@ func checkPageServed(t *testing.T, base string) {
 }
 
 // npmInstall puts playwright-core (pinned in test/browser/package.json
-// and package-lock.json) into test/browser/node_modules, once: a tree
-// already holding the locked version is left alone.
-func npmInstall(t *testing.T) {
+// and package-lock.json) into test/browser/node_modules, once.
+func npmInstall(t *testing.T) { npmInstallDir(t, "browser", "playwright-core") }
+
+// npmInstallDir runs `npm ci` in test/DIR once: a node_modules already
+// holding the locked version of pkg is left alone. Without the registry it
+// skips, or fails in CI.
+func npmInstallDir(t *testing.T, dir, pkg string) {
 	t.Helper()
-	dir := filepath.Join(repoRoot, "test", "browser")
+	path := filepath.Join(repoRoot, "test", dir)
 	var lock struct {
 		Packages map[string]struct {
 			Version string `json:"version"`
 		} `json:"packages"`
 	}
-	data, err := os.ReadFile(filepath.Join(dir, "package-lock.json"))
+	data, err := os.ReadFile(filepath.Join(path, "package-lock.json"))
 	if err != nil {
-		t.Fatalf("test/browser/package-lock.json: %v", err)
+		t.Fatalf("test/%s/package-lock.json: %v", dir, err)
 	}
 	if err := json.Unmarshal(data, &lock); err != nil {
-		t.Fatalf("test/browser/package-lock.json: %v", err)
+		t.Fatalf("test/%s/package-lock.json: %v", dir, err)
 	}
-	want := lock.Packages["node_modules/playwright-core"].Version
+	want := lock.Packages["node_modules/"+pkg].Version
 	var have struct {
 		Version string `json:"version"`
 	}
-	if data, err := os.ReadFile(filepath.Join(dir, "node_modules", "playwright-core", "package.json")); err == nil {
+	if data, err := os.ReadFile(filepath.Join(path, "node_modules", pkg, "package.json")); err == nil {
 		_ = json.Unmarshal(data, &have)
 	}
 	if want != "" && have.Version == want {
@@ -302,10 +306,10 @@ func npmInstall(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund", "--prefer-offline")
-	cmd.Dir = dir
+	cmd.Dir = path
 	cmd.Env = append(os.Environ(), "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		msg := fmt.Sprintf("npm ci in test/browser failed (%v): playwright-core %s must be installed from the npm registry once; is it reachable (offline?)\n%s", err, want, out)
+		msg := fmt.Sprintf("npm ci in test/%s failed (%v): %s %s must be installed from the npm registry once; is it reachable (offline?)\n%s", dir, err, pkg, want, out)
 		if inCI() {
 			t.Fatal(msg)
 		}
