@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"embed"
-	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -84,11 +83,7 @@ func (s *Store) Migrate(ctx context.Context) (applied []int, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: migrate: begin: %w", err)
 	}
-	defer func() {
-		if rbErr := tx.Rollback(ctx); rbErr != nil && !errors.Is(rbErr, pgx.ErrTxClosed) && err == nil {
-			err = fmt.Errorf("store: migrate: rollback: %w", rbErr)
-		}
-	}()
+	defer rollback(ctx, tx, &err, "migrate")
 
 	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", migrationLockKey); err != nil {
 		return nil, fmt.Errorf("store: migrate: take advisory lock: %w", err)

@@ -55,11 +55,7 @@ func (s *Store) SyncTenants(ctx context.Context, tenants []Tenant, numbers []Num
 	if err != nil {
 		return fmt.Errorf("store: sync tenants: begin: %w", err)
 	}
-	defer func() {
-		if rbErr := tx.Rollback(ctx); rbErr != nil && !errors.Is(rbErr, pgx.ErrTxClosed) && err == nil {
-			err = fmt.Errorf("store: sync tenants: rollback: %w", rbErr)
-		}
-	}()
+	defer rollback(ctx, tx, &err, "sync tenants")
 	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", syncLockKey); err != nil {
 		return fmt.Errorf("store: sync tenants: take advisory lock: %w", err)
 	}

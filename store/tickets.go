@@ -367,14 +367,26 @@ func ticketFK(err error) error {
 	return classify(err)
 }
 
-type rollbacker interface {
-	Rollback(ctx context.Context) error
-}
-
-func rollback(ctx context.Context, tx rollbacker, err *error, what string) {
-	if rbErr := tx.Rollback(ctx); rbErr != nil && !errors.Is(rbErr, pgx.ErrTxClosed) && *err == nil {
-		*err = fmt.Errorf("store: %s: rollback: %w", what, rbErr)
+// lockForChange begins the transaction of a change to one ticket, locks
+// the ticket's row and runs check on it (the caller's permission), so the
+// check sees the row the change will apply to. On an error nothing is
+// left open.
+func (s *Store) lockForChange(ctx context.Context, tenantID string, id uuid.UUID, what string, check func(*Ticket) error) (pgx.Tx, *Ticket, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: %s: begin: %w", what, err)
 	}
+	cur, err := lockTicket(ctx, tx, tenantID, id)
+	if err != nil {
+		err = fmt.Errorf("store: %s: %w", what, err)
+	} else if check != nil {
+		err = check(cur)
+	}
+	if err != nil {
+		rollback(ctx, tx, &err, what)
+		return nil, nil, err
+	}
+	return tx, cur, nil
 }
 
 // CreateTicket stores a new ticket with the next number of its tenant, a
@@ -592,23 +604,11 @@ func (s *Store) UpdateTicket(ctx context.Context, tenantID string, id uuid.UUID,
 		at = time.Now()
 	}
 	what := fmt.Sprintf("update ticket %s", id)
-	tx, err := s.pool.Begin(ctx)
+	tx, cur, err := s.lockForChange(ctx, tenantID, id, what, check)
 	if err != nil {
-		return nil, fmt.Errorf("store: %s: begin: %w", what, err)
+		return nil, err
 	}
 	defer rollback(ctx, tx, &err, what)
-	cur, err := lockTicket(ctx, tx, tenantID, id)
-	if errors.Is(err, ErrNotFound) {
-		return nil, fmt.Errorf("store: %s: %w", what, ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store: %s: %w", what, err)
-	}
-	if check != nil {
-		if err := check(cur); err != nil {
-			return nil, err
-		}
-	}
 	next := *cur
 	var evs []TicketEvent
 	text := func(field string, v *string, dst *string, limit int, trim bool) error {
@@ -745,23 +745,11 @@ func (s *Store) AddTicketComment(ctx context.Context, tenantID string, id uuid.U
 		at = time.Now()
 	}
 	what := fmt.Sprintf("comment on ticket %s", id)
-	tx, err := s.pool.Begin(ctx)
+	tx, _, err := s.lockForChange(ctx, tenantID, id, what, check)
 	if err != nil {
-		return nil, fmt.Errorf("store: %s: begin: %w", what, err)
+		return nil, err
 	}
 	defer rollback(ctx, tx, &err, what)
-	cur, err := lockTicket(ctx, tx, tenantID, id)
-	if errors.Is(err, ErrNotFound) {
-		return nil, fmt.Errorf("store: %s: %w", what, ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store: %s: %w", what, err)
-	}
-	if check != nil {
-		if err := check(cur); err != nil {
-			return nil, err
-		}
-	}
 	c := TicketComment{TicketID: id, AuthorID: actor.id(), Author: actor.Username, Body: body, Internal: internal, CreatedAt: at}
 	if err := tx.QueryRow(ctx, `INSERT INTO ticket_comments (tenant_id, ticket_id, author_id, author_name, body, internal, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, tenantID, id, actor.id(), cleanText(actor.Username), body, internal, at).Scan(&c.ID); err != nil {

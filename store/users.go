@@ -182,11 +182,7 @@ func (s *Store) CreateUsersIfNone(ctx context.Context, tenantID string, seed []N
 	if err != nil {
 		return false, fmt.Errorf("store: seed users of tenant %q: begin: %w", tenantID, err)
 	}
-	defer func() {
-		if rbErr := tx.Rollback(ctx); rbErr != nil && !errors.Is(rbErr, pgx.ErrTxClosed) && err == nil {
-			err = fmt.Errorf("store: seed users of tenant %q: rollback: %w", tenantID, rbErr)
-		}
-	}()
+	defer rollback(ctx, tx, &err, fmt.Sprintf("seed users of tenant %q", tenantID))
 	// Locking the tenant row serialises concurrent seeders of this tenant
 	// without blocking anyone else.
 	var found string
@@ -270,11 +266,7 @@ func (s *Store) SetPassword(ctx context.Context, tenantID, username, hash string
 	if err != nil {
 		return fmt.Errorf("store: set password of %q in tenant %q: begin: %w", username, tenantID, err)
 	}
-	defer func() {
-		if rbErr := tx.Rollback(ctx); rbErr != nil && !errors.Is(rbErr, pgx.ErrTxClosed) && err == nil {
-			err = fmt.Errorf("store: set password of %q in tenant %q: rollback: %w", username, tenantID, rbErr)
-		}
-	}()
+	defer rollback(ctx, tx, &err, fmt.Sprintf("set password of %q in tenant %q", username, tenantID))
 	var id uuid.UUID
 	err = tx.QueryRow(ctx, `UPDATE users SET password_hash = $3, updated_at = now()
 		WHERE tenant_id = $1 AND username = $2 RETURNING id`, tenantID, username, hash).Scan(&id)

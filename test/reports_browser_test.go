@@ -86,7 +86,7 @@ func TestReportsPage(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	events, log := runReportsScript(t, ctx, map[string]string{
+	events, log := runBrowserScript(t, ctx, "reports.test.mjs", map[string]string{
 		"HOTLINE_URL": base, "OUT_DIR": out, "CHROMIUM": chromium, "CALLER": ua.From, "QUEUE": "general",
 		"SUPER_TENANT": "demo", "SUPER_USER": "sam", "SUPER_PASSWORD": "sam-demo",
 	})
@@ -201,13 +201,13 @@ func TestReportsPage(t *testing.T) {
 	t.Logf("screenshots in %s", out)
 }
 
-// runReportsScript runs test/browser/reports.test.mjs to its end and
-// returns its events by name (each is emitted once) and everything it
-// printed. The script takes no commands, so unlike the agent's it is
-// simply waited for.
-func runReportsScript(t *testing.T, ctx context.Context, env map[string]string) (map[string]json.RawMessage, string) {
+// runBrowserScript runs test/browser/SCRIPT to its end and returns its
+// events by name (each is emitted once) and everything it printed. Such a
+// script takes no commands, so unlike the agent's it is simply waited
+// for.
+func runBrowserScript(t *testing.T, ctx context.Context, script string, env map[string]string) (map[string]json.RawMessage, string) {
 	t.Helper()
-	cmd := exec.CommandContext(ctx, "node", filepath.Join(repoRoot, "test", "browser", "reports.test.mjs"))
+	cmd := exec.CommandContext(ctx, "node", filepath.Join(repoRoot, "test", "browser", script))
 	cmd.Dir = filepath.Join(repoRoot, "test", "browser")
 	cmd.Env = os.Environ()
 	for k, v := range env {

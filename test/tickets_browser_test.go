@@ -1,13 +1,9 @@
 package e2e
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -41,7 +37,7 @@ func TestTicketsPage(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	start := time.Now()
-	events, log := runTicketsScript(t, ctx, map[string]string{"HOTLINE_URL": base, "OUT_DIR": out, "CHROMIUM": chromium})
+	events, log := runBrowserScript(t, ctx, "tickets.test.mjs", map[string]string{"HOTLINE_URL": base, "OUT_DIR": out, "CHROMIUM": chromium})
 	defer func() {
 		if t.Failed() || testing.Verbose() {
 			t.Logf("--- browser script output ---\n%s", log)
@@ -186,35 +182,4 @@ func TestTicketsPage(t *testing.T) {
 		}
 	}
 	t.Logf("screenshots in %s", out)
-}
-
-// runTicketsScript runs test/browser/tickets.test.mjs to its end and
-// returns its events by name and everything it printed.
-func runTicketsScript(t *testing.T, ctx context.Context, env map[string]string) (map[string]json.RawMessage, string) {
-	t.Helper()
-	cmd := exec.CommandContext(ctx, "node", filepath.Join(repoRoot, "test", "browser", "tickets.test.mjs"))
-	cmd.Dir = filepath.Join(repoRoot, "test", "browser")
-	cmd.Env = os.Environ()
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	events := map[string]json.RawMessage{}
-	sc := bufio.NewScanner(bytes.NewReader(stdout.Bytes()))
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "@@"); ok {
-			name, data, _ := strings.Cut(rest, " ")
-			events[name] = json.RawMessage(data)
-		}
-	}
-	log := stdout.String() + stderr.String()
-	if err != nil {
-		if _, failed := events["fail"]; !failed {
-			t.Fatalf("the browser script: %v\n%s", err, log)
-		}
-	}
-	return events, log
 }

@@ -100,6 +100,18 @@ func (s *Server) ticketFailed(w http.ResponseWriter, r *http.Request, err error)
 
 // findTicket resolves the {id} of the path, a UUID or a ref like T-1001,
 // in the caller's tenant; it answers 404 itself and returns nil then.
+// ticketRequest is what a request about one ticket starts with: the
+// caller, the store and the ticket ({id} of the path); t is nil when the
+// answer (404, 503) was written.
+func (s *Server) ticketRequest(w http.ResponseWriter, r *http.Request) (auth.Principal, TicketStore, *store.Ticket) {
+	p, _ := auth.FromContext(r.Context())
+	ts := s.tickets(w)
+	if ts == nil {
+		return p, nil, nil
+	}
+	return p, ts, s.findTicket(w, r, ts, p)
+}
+
 func (s *Server) findTicket(w http.ResponseWriter, r *http.Request, ts TicketStore, p auth.Principal) *store.Ticket {
 	raw := r.PathValue("id")
 	var t *store.Ticket
@@ -314,12 +326,7 @@ type ticketRecordingView struct {
 }
 
 func (s *Server) getTicket(w http.ResponseWriter, r *http.Request) {
-	p, _ := auth.FromContext(r.Context())
-	ts := s.tickets(w)
-	if ts == nil {
-		return
-	}
-	t := s.findTicket(w, r, ts, p)
+	p, ts, t := s.ticketRequest(w, r)
 	if t == nil {
 		return
 	}
@@ -393,12 +400,7 @@ func ticketCheck(p auth.Principal, status *string) func(*store.Ticket) error {
 }
 
 func (s *Server) updateTicket(w http.ResponseWriter, r *http.Request) {
-	p, _ := auth.FromContext(r.Context())
-	ts := s.tickets(w)
-	if ts == nil {
-		return
-	}
-	t := s.findTicket(w, r, ts, p)
+	p, ts, t := s.ticketRequest(w, r)
 	if t == nil {
 		return
 	}
@@ -434,12 +436,7 @@ type commentRequest struct {
 }
 
 func (s *Server) commentTicket(w http.ResponseWriter, r *http.Request) {
-	p, _ := auth.FromContext(r.Context())
-	ts := s.tickets(w)
-	if ts == nil {
-		return
-	}
-	t := s.findTicket(w, r, ts, p)
+	p, ts, t := s.ticketRequest(w, r)
 	if t == nil {
 		return
 	}
