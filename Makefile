@@ -51,6 +51,8 @@ bench: deps build
 	@if [[ -f scripts/bench-sipp.sh ]]; then $(WITH_DB) bash scripts/bench-sipp.sh; fi
 	@# ARI REST ops/s with real calls (SIPp UAS and UAC); docs/benchmarks.md "ARI".
 	@$(WITH_DB) HOTLINE_ARI_BENCH=1 $(GO) test -count=1 -timeout 10m -run '^TestARIBench$$' -v ./test/
+	@# Analytics queries over a year of a million calls; docs/benchmarks.md "Analytics".
+	@$(WITH_DB) HOTLINE_ANALYTICS_BENCH=1 $(GO) test -count=1 -timeout 40m -run '^TestAnalyticsBench$$' -v ./store/
 	@$(MAKE) --no-print-directory bench-speech
 
 # Speech recognition on a generated, labelled telephone-speech set

@@ -194,6 +194,7 @@ const (
 	callWaiting callState = iota + 1
 	callRinging
 	callConnected
+	callHeld // a callback between tries: keeps its place, offered nothing (acd/callback.go)
 )
 
 type call struct {
@@ -368,6 +369,8 @@ func (e *Engine) Handle(dst []Action, now time.Time, ev Event) ([]Action, error)
 		err = e.reserve(ev)
 	case AgentReleased:
 		err = e.release(ev)
+	case CallbackConverted, CallbackRequeue, CallbackReady, CallbackRemoved:
+		err = e.callback(ev)
 	case nil:
 		err = fmt.Errorf("acd: %w: nil event", ErrInvalid)
 	default:

@@ -77,6 +77,13 @@ type Info struct {
 	Started    time.Time
 	// Outbound is true for calls Hotline placed (originate).
 	Outbound bool
+	// Agent and Queue: the agent (user id) who placed an outbound call
+	// and the queue it was placed for; "" otherwise.
+	Agent string
+	Queue string
+	// Callback: an outbound call placed to return a caller's callback
+	// request (its CDR direction is "callback").
+	Callback bool
 }
 
 // Call is one call in progress.

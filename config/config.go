@@ -177,6 +177,15 @@ type Tenant struct {
 	// (longest prefix wins); callers no prefix matches have their
 	// country's ISO code as region (package region).
 	Regions []RegionRule `yaml:"regions"`
+	// Knowledge is the directory of the tenant's knowledge-base files
+	// (*.yaml, package assist, docs/knowledge.md), relative to this file;
+	// "": the tenant has only articles created through the API.
+	Knowledge string `yaml:"knowledge"`
+	// Chat is the tenant's web chat and messaging channels (docs/chat.md).
+	Chat TenantChat `yaml:"chat"`
+	// Surveys are the tenant's satisfaction surveys by name, asked after
+	// an agent hangs up (survey.go, docs/surveys.md).
+	Surveys map[string]Survey `yaml:"surveys"`
 
 	Location *time.Location `yaml:"-"`
 	Allow    []netip.Prefix `yaml:"-"`
@@ -284,6 +293,17 @@ type Queue struct {
 	// every eligible agent; see acd.QueueConfig.PreferRegion.
 	PreferRegion bool     `yaml:"prefer_region"`
 	RegionWait   Duration `yaml:"region_wait"`
+	// Survey names a tenant survey every caller of the queue is asked
+	// when their agent hangs up.
+	Survey string `yaml:"survey"`
+	// Trunk and CallerID are for calls placed on behalf of the queue
+	// (click to call, docs/outbound.md): the outbound trunk ("": the
+	// tenant's first) and the caller ID number ("": the trunk's).
+	Trunk    string `yaml:"trunk"`
+	CallerID string `yaml:"caller_id"`
+	// Callback lets waiting callers ask to be called back, keeping their
+	// place (config/callback.go, docs/callbacks.md); nil: off.
+	Callback *QueueCallback `yaml:"callback"`
 }
 
 // AgentProfile is one agent's skills (name -> level 1-100) and queues.
@@ -505,6 +525,9 @@ func Parse(path string, data []byte) (*Config, error) {
 		} else if !filepath.IsAbs(t.Prompts) {
 			t.Prompts = filepath.Join(base, t.Prompts)
 		}
+		if t.Knowledge != "" && !filepath.IsAbs(t.Knowledge) {
+			t.Knowledge = filepath.Join(base, t.Knowledge)
+		}
 		if t.Music != "" && !filepath.IsAbs(t.Music) {
 			t.Music = filepath.Join(base, t.Music)
 		}
@@ -533,6 +556,11 @@ func Parse(path string, data []byte) (*Config, error) {
 		}, bad)
 		checkAgents(t, func(keys ...string) int { return at(append([]string{"agents"}, keys...)...) }, bad)
 		checkRegions(t, at, bad)
+		checkSurveys(t, cfg.Speech.Synthesizer, at, bad)
+		checkCallbackSpeech(t, cfg.Speech.Engine, func(j int, keys ...string) int {
+			return at(append([]string{"queues", strconv.Itoa(j)}, keys...)...)
+		}, bad)
+		checkChat(t, at, bad)
 		checkARI(t, seenARIUser, func(j int, key string) int { return at("ari", "users", strconv.Itoa(j), key) }, bad)
 	}
 	if len(errs) > 0 {
@@ -803,6 +831,8 @@ func checkQueues(t *Tenant, at func(j int, keys ...string) int, bad func(line in
 		if q.Music != "" && !validQueueName(q.Music) {
 			bad(at(j, "music"), "tenant %s: queue %s: invalid music class %q", t.ID, q.Name, q.Music)
 		}
+		checkQueueOutbound(t, q, func(key string) int { return at(j, key) }, bad)
+		checkQueueCallback(t, q, func(keys ...string) int { return at(j, keys...) }, bad)
 	}
 }
 

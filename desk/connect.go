@@ -234,7 +234,13 @@ func (d *Desk) Connect(ctx context.Context, c *call.Call, agentID queue.AgentID)
 	if err != nil {
 		return fmt.Errorf("desk: connect %s: %w", c.ID, err)
 	}
-	if !a.send(Msg{"type": "webrtc_offer", "call": c.ID, "sdp": sdp}) {
+	offer := Msg{"type": "webrtc_offer", "call": c.ID, "sdp": sdp}
+	if info := c.Info; info.Outbound {
+		// A call we placed (click to call, a callback) has no queue offer
+		// on the page that names the other party; this does.
+		offer["outbound"], offer["caller"], offer["queue"] = true, info.To, info.Queue
+	}
+	if !a.send(offer) {
 		return fmt.Errorf("desk: connect %s: webrtc_offer: %w", c.ID, errDisconnected)
 	}
 	var answer string
@@ -260,8 +266,11 @@ func (d *Desk) Connect(ctx context.Context, c *call.Call, agentID queue.AgentID)
 	a.send(Msg{"type": "connected", "call": c.ID})
 	select {
 	case <-ctx.Done():
-		return nil
+		return t.agentHangup(c)
 	case <-t.ended:
+		if err := t.agentHangup(c); err != nil {
+			return err
+		}
 		return t.lost(ctx)
 	}
 }

@@ -49,6 +49,10 @@ type Config struct {
 	// right); nil: calls are not recorded.
 	Recorders Recorders
 	Logger    *slog.Logger
+	// OnState, when set, hears every agent's ACD state change (the chat
+	// distributor follows break and log-out); it runs on the ACD's owner
+	// and must not block.
+	OnState func(tenant string, agent queue.AgentID, state acd.State)
 }
 
 // Identity is who sits at a desk.
@@ -94,6 +98,7 @@ type Desk struct {
 	recs   map[string]*callRecording // by call id
 	closed bool
 	recWG  sync.WaitGroup // the goroutines closing recordings at hang-up
+	out    outboundState  // outbound calls placed for agents (dial.go)
 }
 
 // New makes a Desk.
@@ -123,6 +128,7 @@ func (d *Desk) Close() {
 		a.mu.Unlock()
 	}
 	d.mu.Unlock()
+	d.out.stop()
 	// Recordings close as their calls end (the server ends calls first).
 	d.recWG.Wait()
 }
@@ -205,6 +211,7 @@ type Agent struct {
 	ringing  map[string]bool // offers ringing on this agent
 	talk     *talk
 	ring     *AgentLeg // a call placed to the agent by an ARI application (ring.go)
+	dial     *outCall  // the agent's outbound call, dialling or talking (dial.go)
 	grace    *time.Timer
 	gen      int // connection generation, so a stale grace timer does nothing
 }
@@ -316,6 +323,9 @@ func (a *Agent) StateChanged(state acd.State, reason string, at time.Time) {
 		clear(a.ringing)
 	}
 	a.sendLocked(Msg{"type": "state", "state": state.String(), "reason": reason, "since": at.UTC()})
+	if h := a.d.cfg.OnState; h != nil {
+		h(a.id.Tenant, a.id.ID, state)
+	}
 }
 
 // disconnected is s's connection ending: ringing offers count as rejected,

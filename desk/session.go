@@ -34,6 +34,7 @@ type in struct {
 	Note      string          `json:"note"`
 	Queue     string          `json:"queue"`
 	Agent     string          `json:"agent"`
+	Number    string          `json:"number"` // dial (dial.go)
 }
 
 // maxDigits bounds one dtmf message: a phone number or a PIN, not a song.
@@ -76,6 +77,9 @@ func (s *Session) handle(ctx context.Context, m in) error {
 	}
 	if r := a.ringOf(m.Call); r != nil {
 		return r.handle(m) // a call placed to the agent by an ARI application
+	}
+	if handled, err := s.outbound(m); handled {
+		return err // dial, and what differs on an outbound call (dial.go)
 	}
 	switch m.Type {
 	case "state":

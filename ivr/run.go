@@ -141,6 +141,9 @@ type Env struct {
 	// fails over (STASISSTATUS=FAILED), as when the application is not
 	// connected.
 	Stasis Stasis
+	// Surveys are asked after an agent hangs up on the caller (survey.go);
+	// nil: none.
+	Surveys *Surveys
 }
 
 // ACD is the call distributor as a queue step sees it: the caller waits in it until
@@ -179,6 +182,12 @@ type QueueResult struct {
 	Outcome QueueOutcome
 	Step    string // QueueExit: the step to continue at, "" for the flow's choice
 	Reason  string // the ACD's reason (max-wait, timeout, queue-full, no-agents...)
+	// QueueAnswered: the queue the caller was answered from, the agent who
+	// had them last, and whether that agent ended the conversation (not
+	// the caller, a transfer or a failure): then a survey may follow.
+	Queue       string
+	Agent       string
+	AgentHungUp bool
 }
 
 // EndReason says how a flow ended.
@@ -700,6 +709,9 @@ func (r *runner) acdQueue(s *Step) (string, *Result, error) {
 	}
 	switch res.Outcome {
 	case QueueAnswered:
+		if err := r.surveyAfterAgent(s, res); err != nil {
+			return "", nil, fmt.Errorf("survey: %w", err)
+		}
 		inQueue.CallerHungUp = r.ctx.Err() != nil
 		return "", inQueue, nil
 	case QueueExit, QueueRejected:

@@ -119,6 +119,9 @@ func (r *Runtime) Answer(ctx context.Context, id AgentID, callID string) error {
 		if w == nil || w.answeredBy != "" {
 			return fmt.Errorf("queue: answer %s: %w", callID, ErrUnknownCall)
 		}
+		if w.cb != nil {
+			return r.callbackAnswer(now, w, id)
+		}
 		if err := r.handle(acd.OfferAnswered{Call: w.id, Agent: id}); err != nil {
 			return err
 		}
@@ -155,7 +158,7 @@ func (r *Runtime) Reject(ctx context.Context, id AgentID, callID, reason string)
 // Hangup is the agent ending the conversation.
 func (r *Runtime) Hangup(ctx context.Context, id AgentID, callID string) error {
 	return r.do(ctx, func(time.Time) error {
-		w := r.calls[acd.CallID(callID)]
+		w := r.calls[r.callbackAlias(acd.CallID(callID))]
 		if w == nil || w.answeredBy != id {
 			return fmt.Errorf("queue: hang up %s: %w", callID, ErrUnknownCall)
 		}

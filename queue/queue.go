@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 
 	"hotline/acd"
 	"hotline/call"
+	"hotline/internal/inbox"
 	"hotline/store"
 )
 
@@ -114,10 +114,7 @@ type Runtime struct {
 	cfg Config
 	log *slog.Logger
 
-	mu      sync.Mutex
-	inbox   []func(now time.Time)
-	stopped bool
-	wake    chan struct{}
+	inbox   *inbox.Inbox
 	done    chan struct{}
 	running atomic.Bool
 
@@ -128,6 +125,7 @@ type Runtime struct {
 	follow []acd.Event
 	calls  map[acd.CallID]*waiter
 	agents map[AgentID]*agentConn
+	cb     callbacks // callback.go
 }
 
 type agentConn struct {
@@ -147,11 +145,12 @@ func New(cfg Config) (*Runtime, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	done := make(chan struct{})
 	return &Runtime{
 		cfg:    cfg,
 		log:    cfg.Logger.With("tenant", cfg.TenantID),
-		wake:   make(chan struct{}, 1),
-		done:   make(chan struct{}),
+		inbox:  inbox.New(done, ErrStopped),
+		done:   done,
 		eng:    eng,
 		calls:  map[acd.CallID]*waiter{},
 		agents: map[AgentID]*agentConn{},
@@ -173,7 +172,7 @@ func (r *Runtime) Run(ctx context.Context) error {
 	timer.Stop()
 	defer timer.Stop()
 	for {
-		r.drain()
+		r.inbox.Drain()
 		if at, ok := r.eng.NextDeadline(); ok {
 			timer.Reset(max(time.Until(at), 0))
 		} else {
@@ -183,24 +182,9 @@ func (r *Runtime) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			r.shutdown()
 			return nil
-		case <-r.wake:
+		case <-r.inbox.Wake():
 		case <-timer.C:
 			r.handle(acd.Tick{})
-		}
-	}
-}
-
-func (r *Runtime) drain() {
-	for {
-		r.mu.Lock()
-		batch := r.inbox
-		r.inbox = nil
-		r.mu.Unlock()
-		if len(batch) == 0 {
-			return
-		}
-		for _, fn := range batch {
-			fn(time.Now())
 		}
 	}
 }
@@ -208,12 +192,14 @@ func (r *Runtime) drain() {
 // shutdown refuses new inputs, runs those already in, then sends every
 // caller still waiting back to their flow.
 func (r *Runtime) shutdown() {
-	r.mu.Lock()
-	r.stopped = true
-	r.mu.Unlock()
-	r.drain()
+	r.inbox.Stop()
+	r.inbox.Drain()
 	now := time.Now()
 	for _, w := range r.calls {
+		if w.cb != nil {
+			r.cbShutdown(w)
+			continue
+		}
 		if w.answeredBy != "" {
 			w.endTalk()
 			continue
@@ -223,40 +209,11 @@ func (r *Runtime) shutdown() {
 }
 
 // submit queues fn for the owner; false once the runtime has stopped.
-func (r *Runtime) submit(fn func(now time.Time)) bool {
-	r.mu.Lock()
-	if r.stopped {
-		r.mu.Unlock()
-		return false
-	}
-	r.inbox = append(r.inbox, fn)
-	r.mu.Unlock()
-	select {
-	case r.wake <- struct{}{}:
-	default:
-	}
-	return true
-}
+func (r *Runtime) submit(fn func(now time.Time)) bool { return r.inbox.Submit(fn) }
 
 // do runs fn on the owner and waits for its result.
 func (r *Runtime) do(ctx context.Context, fn func(now time.Time) error) error {
-	reply := make(chan error, 1)
-	if !r.submit(func(now time.Time) { reply <- fn(now) }) {
-		return ErrStopped
-	}
-	select {
-	case err := <-reply:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-r.done:
-		select {
-		case err := <-reply:
-			return err
-		default:
-			return ErrStopped
-		}
-	}
+	return r.inbox.Do(ctx, fn)
 }
 
 // handle feeds ev to the core and carries out what it decides, including
@@ -315,6 +272,9 @@ func ms(d time.Duration) string { return fmt.Sprint(d.Milliseconds()) }
 func (r *Runtime) apply(a acd.Action) {
 	now := time.Now()
 	w := r.calls[a.Call]
+	if w != nil && w.cb != nil && r.callbackApply(now, w, a) {
+		return
+	}
 	switch a.Kind {
 	case acd.Offer:
 		if w == nil {

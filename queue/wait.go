@@ -34,6 +34,9 @@ type Result struct {
 	Queue   string        // the last queue the caller was in
 	Agent   AgentID       // Answered
 	Wait    time.Duration // from entering the ACD to the answer or leaving
+	// AgentHungUp: Answered, and the agent (Agent: the last one, after a
+	// transfer) ended the conversation with the caller still on the line.
+	AgentHungUp bool
 }
 
 // Entry is a caller joining a queue.
@@ -95,6 +98,8 @@ type waiter struct {
 	endTalk    context.CancelFunc
 	moveTo     *Requeue // a transfer asked for during the conversation
 
+	cb *cbState // the caller hung up for a callback (callback.go)
+
 	// The entry's own routing, kept for going back into line.
 	prio     int
 	skills   []acd.SkillReq
@@ -145,8 +150,19 @@ func (r *Runtime) Wait(ctx context.Context, e Entry) (Result, error) {
 	a := audio{ch: ch, music: music, parent: ctx}
 	a.start(nil)
 	defer a.stop()
+	cbAsk, stopAsk := r.watchCallback(ctx, e)
+	defer func() { stopAsk() }()
 	for {
 		select {
+		case spoken := <-cbAsk:
+			a.stop()
+			// The dialogue reads the keys itself: no watch may take them.
+			stopAsk()
+			if r.offerCallback(ctx, w, e, spoken) {
+				return Result{}, context.Cause(e.Call.Context())
+			}
+			cbAsk, stopAsk = r.watchCallback(ctx, e)
+			a.start(nil)
 		case <-ctx.Done():
 			a.stop()
 			r.submit(func(now time.Time) { r.abandon(now, w) })
@@ -175,11 +191,13 @@ func (r *Runtime) Wait(ctx context.Context, e Entry) (Result, error) {
 			}
 		case f := <-w.final:
 			a.stop()
-			if f.agent == "" || !r.talk(ctx, w, e, f) {
+			stopAsk()
+			if f.agent == "" || !r.talk(ctx, w, e, &f) {
 				return f.res, nil
 			}
 			// Back in line (transfer or agent lost): music again.
 			a.start(nil)
+			cbAsk, stopAsk = r.watchCallback(ctx, e)
 		case err := <-a.done:
 			a.finished()
 			if err != nil && ctx.Err() == nil && !errors.Is(err, context.Canceled) {
@@ -193,13 +211,19 @@ func (r *Runtime) Wait(ctx context.Context, e Entry) (Result, error) {
 
 // talk runs the conversation with the agent who answered, then starts
 // their wrap-up. true: the caller is back in line and keeps waiting.
-func (r *Runtime) talk(ctx context.Context, w *waiter, e Entry, f final) bool {
+// An AgentHangup from the Connector is noted in f.res.
+func (r *Runtime) talk(ctx context.Context, w *waiter, e Entry, f *final) bool {
 	e.Call.Event("queue_connect", e.Step, map[string]string{"queue": f.res.Queue, "agent": string(f.agent)})
 	start := time.Now()
 	err := r.cfg.Connector.Connect(f.talk, e.Call, f.agent)
 	var rq *Requeue
 	if errors.As(err, &rq) {
 		err = nil
+	}
+	var hung *AgentHangup
+	if errors.As(err, &hung) {
+		err = nil
+		f.res.Agent, f.res.AgentHungUp = hung.Agent, ctx.Err() == nil
 	}
 	if err != nil && ctx.Err() == nil {
 		r.log.Warn("connecting caller to agent failed", "call", e.Call.ID, "agent", f.agent, "error", err)
@@ -453,6 +477,7 @@ func (f flowACD) Wait(ctx context.Context, req ivr.QueueRequest) (ivr.QueueResul
 		return ivr.QueueResult{}, err
 	}
 	out := ivr.QueueResult{Step: res.Step, Reason: res.Reason}
+	out.Queue, out.Agent, out.AgentHungUp = res.Queue, string(res.Agent), res.AgentHungUp
 	switch res.Outcome {
 	case Answered:
 		out.Outcome = ivr.QueueAnswered

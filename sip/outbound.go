@@ -43,6 +43,16 @@ type DialRequest struct {
 	AuthRealm    string
 	// ID is the call id to use (a UUID); "": a new one.
 	ID string
+	// Agent and Queue go into the call's Info (and its CDR): the agent who
+	// placed the call and the queue it is for; "" none.
+	Agent string
+	Queue string
+	// Callback marks a call placed for a caller's callback request.
+	Callback bool
+	// Refused, if set, is told the far end's final status when it refuses
+	// the INVITE, and whether that answered our digest credentials (so a
+	// 401/403/407 then means they were wrong), before the call is hung up.
+	Refused func(status int, authenticated bool)
 	// Created, if set, is called with the new call before the INVITE
 	// goes out, so its owner sees every state change (a far end on the
 	// same host may answer within a millisecond).
@@ -162,6 +172,9 @@ func (s *Server) Dial(req DialRequest) (*call.Call, error) {
 		SourceAddr: dst.String(),
 		Started:    time.Now(),
 		Outbound:   true,
+		Agent:      req.Agent,
+		Queue:      req.Queue,
+		Callback:   req.Callback,
 	}
 	c := call.New(context.Background(), info, call.Config{
 		Media:   sess,
@@ -336,6 +349,9 @@ func (d *dialog) sendInvite(req DialRequest, timeout time.Duration) (int, bool) 
 				s.log.Info("outbound challenge not answered", "call", c.ID, "code", res.StatusCode, "error", err)
 			} else if isChallenge(res) {
 				s.log.Info("outbound call challenged", "call", c.ID, "code", res.StatusCode, "credentials", req.AuthUser != "", "attempt", attempt+1)
+			}
+			if req.Refused != nil {
+				req.Refused(res.StatusCode, attempt > 0)
 			}
 			c.Hangup(causeOfStatus(res.StatusCode))
 			return res.StatusCode, false

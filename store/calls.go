@@ -31,6 +31,10 @@ type CallStart struct {
 	Flow       string
 	Codec      string
 	StartedAt  time.Time // zero means "when enqueued"
+	// AgentID and Queue: the agent who placed an outbound call and the
+	// queue it was placed for ("" none; migration 0008).
+	AgentID string
+	Queue   string
 }
 
 // CallEnd completes a CDR. Zero numeric values are stored as-is, except
@@ -95,6 +99,11 @@ type CallRecord struct {
 	// unknown.
 	Region  string `json:"region"`
 	Country string `json:"country"`
+	// AgentID and Queue: an outbound call's agent (user id) and queue
+	// (migration 0008); "" for inbound calls, whose agents are in their
+	// queue entries.
+	AgentID string `json:"agent_id"`
+	Queue   string `json:"queue"`
 	// Derived, CDR style: Duration runs from start to end, Billsec from
 	// answer to end; both are zero while the call is open.
 	Duration time.Duration `json:"-"`
@@ -110,7 +119,7 @@ const callColumns = `id, tenant_id, sip_call_id, direction, from_number, from_ur
 	coalesce(hangup_cause, ''), coalesce(hangup_side, ''), coalesce(sip_code, 0),
 	coalesce(rtp_packets_sent, 0), coalesce(rtp_packets_received, 0), coalesce(rtp_lost, 0),
 	coalesce(rtp_jitter_ms, 0), coalesce(rtp_max_jitter_ms, 0), coalesce(mos, 0),
-	coalesce(ivr_path, ''), region, country`
+	coalesce(ivr_path, ''), region, country, agent_id, queue`
 
 func scanCall(row pgx.Row) (*CallRecord, error) {
 	var c CallRecord
@@ -118,7 +127,7 @@ func scanCall(row pgx.Row) (*CallRecord, error) {
 	if err := row.Scan(&c.ID, &c.TenantID, &c.SIPCallID, &c.Direction, &c.FromNumber, &c.FromURI,
 		&c.ToNumber, &c.SourceAddr, &c.Flow, &c.Codec, &c.StartedAt, &c.AnsweredAt, &c.EndedAt,
 		&c.HangupCause, &c.HangupSide, &c.SIPCode, &sent, &received, &c.PacketsLost,
-		&c.JitterMs, &c.MaxJitterMs, &c.MOS, &c.IVRPath, &c.Region, &c.Country); err != nil {
+		&c.JitterMs, &c.MaxJitterMs, &c.MOS, &c.IVRPath, &c.Region, &c.Country, &c.AgentID, &c.Queue); err != nil {
 		return nil, err
 	}
 	c.PacketsSent, c.PacketsReceived = uint64(max(sent, 0)), uint64(max(received, 0))

@@ -60,6 +60,9 @@ type QueueFigures struct {
 	Rejected    int `json:"rejected"` // refused at the door; not offered
 	Waiting     int `json:"waiting"`  // still in the queue (no outcome yet)
 	Handled     int `json:"handled"`  // answered stints whose talk and wrap-up have ended
+	// Outbound counts calls agents placed for the queue (outbound_reports.go);
+	// they are in none of the inbound figures.
+	Outbound int `json:"outbound"`
 
 	AbandonRate  *float64 `json:"abandon_rate"`  // abandoned / offered, 0..1
 	ServiceLevel *float64 `json:"service_level"` // 0..1
@@ -237,6 +240,9 @@ func (s *Store) QueueReportBy(ctx context.Context, tenantID string, from, to tim
 		}
 		rep.Intervals[i].add(st, th, tl)
 	}
+	if err := s.addOutbound(ctx, tenantID, rep, from, to, queue, by.Region); err != nil {
+		return nil, err
+	}
 	for i := range rep.Intervals {
 		rep.Totals.merge(&rep.Intervals[i].QueueFigures)
 		rep.Intervals[i].finish()
@@ -350,6 +356,7 @@ func (f *QueueFigures) merge(o *QueueFigures) {
 	f.Rejected += o.Rejected
 	f.Waiting += o.Waiting
 	f.Handled += o.Handled
+	f.Outbound += o.Outbound
 	f.answerWait += o.answerWait
 	f.talk += o.talk
 	f.wrapUp += o.wrapUp
@@ -478,6 +485,10 @@ type AgentFigures struct {
 	TalkMs   int64  `json:"talk_ms"`
 	WrapUpMs int64  `json:"wrap_up_ms"`
 	AHTMs    *int64 `json:"aht_ms"`
+	// Outbound: calls the agent placed in the range (of queue, when the
+	// report has one); OutboundAnswered: of those, the answered ones.
+	Outbound         int `json:"outbound"`
+	OutboundAnswered int `json:"outbound_answered"`
 	// TimeInStateMs is the time spent in each state within the range
 	// (available, ringing, on_call, wrap_up, break, missed, offline).
 	TimeInStateMs map[string]int64 `json:"time_in_state_ms"`
@@ -549,6 +560,18 @@ func (s *Store) AgentReport(ctx context.Context, tenantID string, from, to time.
 			a.talk += talk
 			a.wrapUp += wrap
 		}
+	}
+	if err := s.eachOutbound(ctx, tenantID, from, to, queue, "", func(_ time.Time, agent string, answered bool) {
+		if agent == "" {
+			return
+		}
+		a := get(agent)
+		a.Outbound++
+		if answered {
+			a.OutboundAnswered++
+		}
+	}); err != nil {
+		return nil, err
 	}
 	end := earlier(to, now)
 	for id, segs := range tl {
@@ -690,7 +713,9 @@ func (s *Store) SearchCalls(ctx context.Context, tenantID string, f CallFilter) 
 			AND ($5 = '' OR EXISTS (SELECT 1 FROM queue_entries q
 				WHERE q.tenant_id = $1 AND q.call_id = c.id AND q.answered_at IS NOT NULL
 					AND (q.agent_id = $5 OR q.agent_id IN (SELECT u.id::text FROM users u
-						WHERE u.tenant_id = $1 AND u.username = lower($5)))))
+						WHERE u.tenant_id = $1 AND u.username = lower($5))))
+				OR c.agent_id <> '' AND (c.agent_id = $5 OR c.agent_id IN (SELECT u.id::text FROM users u
+						WHERE u.tenant_id = $1 AND u.username = lower($5))))
 			AND ($6 = '' OR EXISTS (SELECT 1 FROM dispositions d
 				WHERE d.tenant_id = $1 AND d.call_id = c.id AND d.code = $6))
 			AND ($8 = '' OR c.region = $8)

@@ -501,6 +501,7 @@ func (s *Store) writeItems(ctx context.Context, items []*item) error {
 		ends    endCols
 		acd     acdCols
 		regions regionCols
+		surveys surveyCols
 	)
 	answered := map[uuid.UUID]bool{}
 	endAt := map[uuid.UUID]int{}
@@ -523,6 +524,9 @@ func (s *Store) writeItems(ctx context.Context, items []*item) error {
 			if it.event.Kind == EventRegion {
 				regions.add(it.event)
 			}
+			if it.event.Kind == EventSurveyAnswer {
+				surveys.add(it.event)
+			}
 		case opEnd:
 			if i, dup := endAt[it.id]; dup {
 				ends.set(i, it.end) // the last end wins
@@ -538,12 +542,12 @@ func (s *Store) writeItems(ctx context.Context, items []*item) error {
 	var b pgx.Batch
 	if len(starts.ids) > 0 {
 		b.Queue(`INSERT INTO calls (id, tenant_id, sip_call_id, direction, from_number, from_uri,
-				to_number, source_addr, flow, codec, started_at)
+				to_number, source_addr, flow, codec, started_at, agent_id, queue)
 			SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-				$7::text[], $8::text[], $9::text[], $10::text[], $11::timestamptz[])
+				$7::text[], $8::text[], $9::text[], $10::text[], $11::timestamptz[], $12::text[], $13::text[])
 			ON CONFLICT (id) DO NOTHING`,
 			starts.ids, starts.tenants, starts.sipIDs, starts.dirs, starts.fromNums, starts.fromURIs,
-			starts.toNums, starts.sources, starts.flows, starts.codecs, starts.at)
+			starts.toNums, starts.sources, starts.flows, starts.codecs, starts.at, starts.agents, starts.queues)
 	}
 	if len(answers.ids) > 0 {
 		b.Queue(`UPDATE calls c SET answered_at = v.at, updated_at = now()
@@ -594,6 +598,7 @@ func (s *Store) writeItems(ctx context.Context, items []*item) error {
 			ends.ids, ends.answeredAt, ends.endedAt, ends.causes, ends.sides, ends.sipCodes,
 			ends.sent, ends.received, ends.lost, ends.jitter, ends.maxJitter, ends.mos, ends.ivrPaths)
 	}
+	surveys.queue(&b)
 	if err := acd.queue(&b); err != nil {
 		return err
 	}
@@ -615,6 +620,7 @@ type startCols struct {
 	tenants, sipIDs, dirs, fromNums, fromURIs, toNums, sources, flows []string
 	codecs                                                            []string
 	at                                                                []time.Time
+	agents, queues                                                    []string
 }
 
 func (c *startCols) add(s *CallStart) {
@@ -633,6 +639,8 @@ func (c *startCols) add(s *CallStart) {
 	c.flows = append(c.flows, cleanText(s.Flow))
 	c.codecs = append(c.codecs, cleanText(s.Codec))
 	c.at = append(c.at, s.StartedAt)
+	c.agents = append(c.agents, cleanText(s.AgentID))
+	c.queues = append(c.queues, cleanText(s.Queue))
 }
 
 type answerCols struct {

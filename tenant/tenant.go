@@ -49,6 +49,8 @@ type Tenant struct {
 
 	queues []config.Queue
 	agents map[string]config.AgentProfile
+	// surveys are asked after an agent hangs up (survey.go); nil: none.
+	surveys *ivr.Surveys
 }
 
 // AgentProfile is what an agent of the tenant serves when logging in.
@@ -226,6 +228,9 @@ func Load(cfg *config.Config, opt Options) (*Registry, error) {
 			}
 			t.Flows[name] = f
 		}
+		var surveyErrs []error
+		t.surveys, surveyErrs = loadSurveys(t, tc, lib)
+		errs = append(errs, surveyErrs...)
 		if len(tc.Queues) > 0 {
 			errs = append(errs, checkFlowQueues(t, tc.Queues)...)
 			rt, err := queue.New(queue.Config{
@@ -493,6 +498,9 @@ func (r *Registry) run(t *Tenant, flow *ivr.Flow, c *call.Call) {
 		Events:      sink,
 		Recognizer:  r.recognizer,
 		Synthesizer: r.synthesizer,
+	}
+	if t.surveys != nil {
+		env.Surveys = t.surveys
 	}
 	if t.ACD != nil {
 		env.ACD = t.ACD.Flow(c, sink.path)

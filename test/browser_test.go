@@ -36,19 +36,9 @@ import (
 // Screenshots of the desk go to $HOTLINE_BROWSER_OUT when set (kept), else
 // to the test's temporary directory.
 func TestBrowserSoftphone(t *testing.T) {
-	chromium := needBrowser(t)
-
-	srv := startServer(t, serverOptions{Name: "browser"})
-	base := fmt.Sprintf("http://127.0.0.1:%d", srv.HTTPPort)
+	srv, b := startBrowserServer(t, serverOptions{Name: "browser"})
+	base, out, chromium := b.base, b.out, b.chromium
 	checkPageServed(t, base)
-	npmInstall(t)
-
-	out := os.Getenv("HOTLINE_BROWSER_OUT")
-	if out == "" {
-		out = t.TempDir()
-	} else if err := os.MkdirAll(out, 0o755); err != nil {
-		t.Fatal(err)
-	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -274,6 +264,85 @@ func checkPageServed(t *testing.T, base string) {
 // npmInstall puts playwright-core (pinned in test/browser/package.json
 // and package-lock.json) into test/browser/node_modules, once.
 func npmInstall(t *testing.T) { npmInstallDir(t, "browser", "playwright-core") }
+
+// browserEnv is what a browser test hands its script: the server's URL,
+// Chromium, and where screenshots go.
+type browserEnv struct {
+	base, chromium, out string
+}
+
+// vars is the script's environment: HOTLINE_URL, OUT_DIR and CHROMIUM,
+// then extra.
+func (b browserEnv) vars(extra map[string]string) map[string]string {
+	env := map[string]string{"HOTLINE_URL": b.base, "OUT_DIR": b.out, "CHROMIUM": b.chromium}
+	for k, v := range extra {
+		env[k] = v
+	}
+	return env
+}
+
+// newBrowserEnv readies a browser test on srv, chromium being
+// needBrowser's answer (asked before anything starts, so that a missing
+// browser skips early): playwright-core installed, and the screenshot
+// directory, $HOTLINE_BROWSER_OUT when set (kept), else the test's
+// temporary one.
+func newBrowserEnv(t *testing.T, chromium string, srv *server) browserEnv {
+	t.Helper()
+	npmInstall(t)
+	out := os.Getenv("HOTLINE_BROWSER_OUT")
+	if out == "" {
+		out = t.TempDir()
+	} else if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return browserEnv{base: fmt.Sprintf("http://127.0.0.1:%d", srv.HTTPPort), chromium: chromium, out: out}
+}
+
+// startBrowserServer is the start of a browser test that needs nothing
+// before its server: needBrowser, startServer, newBrowserEnv.
+func startBrowserServer(t *testing.T, opt serverOptions) (*server, browserEnv) {
+	t.Helper()
+	chromium := needBrowser(t)
+	srv := startServer(t, opt)
+	return srv, newBrowserEnv(t, chromium, srv)
+}
+
+// runPageScript runs a script that takes no commands (runBrowserScript)
+// for at most timeout and returns its events: a "fail" event, or no
+// "done", fails t, naming what was tested. The script's output is logged
+// at the end when t has failed or runs verbose.
+func runPageScript(t *testing.T, timeout time.Duration, script, what string, env map[string]string) map[string]json.RawMessage {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	events, log := runBrowserScript(t, ctx, script, env)
+	t.Cleanup(func() {
+		if t.Failed() || testing.Verbose() {
+			t.Logf("--- browser script output ---\n%s", log)
+		}
+	})
+	if fail, ok := events["fail"]; ok {
+		t.Fatalf("%s: %s", what, fail)
+	}
+	if _, ok := events["done"]; !ok {
+		t.Fatalf("the browser script did not finish")
+	}
+	return events
+}
+
+// checkPageCSP: GET path answers 200 under the pages' CSP, which lets
+// scripts come from the server only.
+func checkPageCSP(t *testing.T, base, path string) {
+	t.Helper()
+	res, err := http.Get(base + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(res.Header.Get("Content-Security-Policy"), "script-src 'self'") {
+		t.Fatalf("GET %s: %s, CSP %q", path, res.Status, res.Header.Get("Content-Security-Policy"))
+	}
+}
 
 // npmInstallDir runs `npm ci` in test/DIR once: a node_modules already
 // holding the locked version of pkg is left alone. Without the registry it

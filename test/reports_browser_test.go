@@ -5,8 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,26 +27,9 @@ import (
 // Screenshots go to $HOTLINE_BROWSER_OUT when set (kept), else to the
 // test's temporary directory.
 func TestReportsPage(t *testing.T) {
-	chromium := needBrowser(t)
-	srv := startServer(t, serverOptions{Name: "reports-page"})
-	base := fmt.Sprintf("http://127.0.0.1:%d", srv.HTTPPort)
-	npmInstall(t)
-	out := os.Getenv("HOTLINE_BROWSER_OUT")
-	if out == "" {
-		out = t.TempDir()
-	} else if err := os.MkdirAll(out, 0o755); err != nil {
-		t.Fatal(err)
-	}
-
+	srv, b := startBrowserServer(t, serverOptions{Name: "reports-page"})
 	// The page and its module are served under the pages' CSP.
-	res, err := http.Get(base + "/reports")
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK || !strings.Contains(res.Header.Get("Content-Security-Policy"), "script-src 'self'") {
-		t.Fatalf("GET /reports: %s, CSP %q", res.Status, res.Header.Get("Content-Security-Policy"))
-	}
+	checkPageCSP(t, b.base, "/reports")
 
 	// The recorded call: answered by alice, a few seconds of talk.
 	alice := demoDesk(t, srv, "alice", true)
@@ -84,23 +65,10 @@ func TestReportsPage(t *testing.T) {
 		}
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	events, log := runBrowserScript(t, ctx, "reports.test.mjs", map[string]string{
-		"HOTLINE_URL": base, "OUT_DIR": out, "CHROMIUM": chromium, "CALLER": ua.From, "QUEUE": "general",
+	events := runPageScript(t, 2*time.Minute, "reports.test.mjs", "the reports page", b.vars(map[string]string{
+		"CALLER": ua.From, "QUEUE": "general",
 		"SUPER_TENANT": "demo", "SUPER_USER": "sam", "SUPER_PASSWORD": "sam-demo",
-	})
-	defer func() {
-		if t.Failed() || testing.Verbose() {
-			t.Logf("--- browser script output ---\n%s", log)
-		}
-	}()
-	if fail, ok := events["fail"]; ok {
-		t.Fatalf("the reports page: %s", fail)
-	}
-	if _, ok := events["done"]; !ok {
-		t.Fatalf("the browser script did not finish")
-	}
+	}))
 
 	var reports struct {
 		Totals    map[string]string `json:"totals"`
@@ -194,11 +162,11 @@ func TestReportsPage(t *testing.T) {
 		t.Errorf("the call's facts %q: want the stint answered by Alice", call.Facts)
 	}
 	for _, shot := range []string{"reports.png", "reports-call.png"} {
-		if _, err := os.Stat(filepath.Join(out, shot)); err != nil {
+		if _, err := os.Stat(filepath.Join(b.out, shot)); err != nil {
 			t.Errorf("screenshot: %v", err)
 		}
 	}
-	t.Logf("screenshots in %s", out)
+	t.Logf("screenshots in %s", b.out)
 }
 
 // runBrowserScript runs test/browser/SCRIPT to its end and returns its

@@ -98,6 +98,9 @@ func demoConfig(t testing.TB) map[string]any {
 			continue
 		}
 		tm["prompts"] = abs(tm["prompts"])
+		if _, ok := tm["knowledge"]; ok {
+			tm["knowledge"] = abs(tm["knowledge"])
+		}
 		if _, ok := tm["music"]; ok {
 			tm["music"] = abs(tm["music"])
 		}
@@ -238,7 +241,10 @@ func (s *server) restart(t *testing.T) {
 // waitHealthy waits until /healthz says the server takes calls.
 func (s *server) waitHealthy(t *testing.T) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	// Generous: a dozen race-built servers start at once on two cores
+	// (main_test.go's -parallel), and a healthy one answers in ~2 s.
+	const limit = 90 * time.Second
+	deadline := time.Now().Add(limit)
 	url := fmt.Sprintf("http://127.0.0.1:%d/healthz", s.HTTPPort)
 	client := &http.Client{Timeout: time.Second}
 	for {
@@ -254,7 +260,7 @@ func (s *server) waitHealthy(t *testing.T) {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("hotline (%s) not healthy after 30s\n%s", s.Name, s.logTail(60))
+			t.Fatalf("hotline (%s) not healthy after %v\n%s", s.Name, limit, s.logTail(60))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

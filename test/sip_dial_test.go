@@ -158,31 +158,55 @@ type dialUAS struct {
 
 func startDialUAS(t *testing.T, scenario string, extra ...string) *dialUAS {
 	t.Helper()
-	needSIPp(t)
-	dir := t.TempDir()
-	u := &dialUAS{
-		Port:    allocPorts(t, 1, true),
-		done:    make(chan struct{}),
-		msgFile: filepath.Join(dir, "messages.log"),
-		errFile: filepath.Join(dir, "errors.log"),
-	}
-	mediaPort := allocPorts(t, 4, false)
-	args := []string{}
+	u, dir := newDialUAS(t, 0)
+	var args []string
 	if scenario == "" {
 		args = append(args, "-sn", "uas")
 	} else {
 		args = append(args, "-sf", renderScenario(t, scenario, dir, map[string]any{}))
 	}
-	args = append(args,
+	u.start(t, dir, args, 1, 30*time.Second, extra...)
+	return u
+}
+
+// newDialUAS is a dialUAS on port (0: a free one) with its directory,
+// not started yet; the test skips without SIPp.
+func newDialUAS(t *testing.T, port int) (u *dialUAS, dir string) {
+	t.Helper()
+	needSIPp(t)
+	dir = t.TempDir()
+	if port == 0 {
+		port = allocPorts(t, 1, true)
+	}
+	return &dialUAS{
+		Port:    port,
+		done:    make(chan struct{}),
+		msgFile: filepath.Join(dir, "messages.log"),
+		errFile: filepath.Join(dir, "errors.log"),
+	}, dir
+}
+
+// start runs SIPp as u from dir: the scenario's arguments, u's SIP port
+// and a media port, calls calls (0: no limit) within timeout (SIPp's
+// -timeout; the process gets 15 s more), then extra. It returns once SIPp
+// has bound its SIP port, and the test's end stops it.
+func (u *dialUAS) start(t *testing.T, dir string, scenario []string, calls int, timeout time.Duration, extra ...string) {
+	t.Helper()
+	mediaPort := allocPorts(t, 4, false)
+	args := append(scenario,
 		"-i", "127.0.0.1", "-p", fmt.Sprint(u.Port),
 		"-mi", "127.0.0.1", "-mp", fmt.Sprint(mediaPort),
-		"-m", "1", "-nostdin",
-		"-timeout", "30s", "-timeout_error",
+	)
+	if calls > 0 {
+		args = append(args, "-m", fmt.Sprint(calls))
+	}
+	args = append(args, "-nostdin",
+		"-timeout", fmt.Sprintf("%ds", int(timeout.Seconds())), "-timeout_error",
 		"-trace_msg", "-message_file", u.msgFile,
 		"-trace_err", "-error_file", u.errFile,
 	)
 	args = append(args, extra...)
-	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout+15*time.Second)
 	cmd := exec.CommandContext(ctx, "sipp", args...)
 	cmd.Dir = dir
 	cmd.Stdout = &u.out
@@ -214,7 +238,6 @@ func startDialUAS(t *testing.T, scenario string, extra ...string) *dialUAS {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return u
 }
 
 // wait waits for SIPp to finish and fails the test unless it passed.

@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,32 +21,10 @@ import (
 // Screenshots go to $HOTLINE_BROWSER_OUT when set (kept), else to the
 // test's temporary directory.
 func TestTicketsPage(t *testing.T) {
-	chromium := needBrowser(t)
-	srv := startServer(t, serverOptions{Name: "tickets-page"})
-	base := fmt.Sprintf("http://127.0.0.1:%d", srv.HTTPPort)
-	npmInstall(t)
-	out := os.Getenv("HOTLINE_BROWSER_OUT")
-	if out == "" {
-		out = t.TempDir()
-	} else if err := os.MkdirAll(out, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	srv, b := startBrowserServer(t, serverOptions{Name: "tickets-page"})
 
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
 	start := time.Now()
-	events, log := runBrowserScript(t, ctx, "tickets.test.mjs", map[string]string{"HOTLINE_URL": base, "OUT_DIR": out, "CHROMIUM": chromium})
-	defer func() {
-		if t.Failed() || testing.Verbose() {
-			t.Logf("--- browser script output ---\n%s", log)
-		}
-	}()
-	if fail, ok := events["fail"]; ok {
-		t.Fatalf("the tickets page: %s", fail)
-	}
-	if _, ok := events["done"]; !ok {
-		t.Fatalf("the browser script did not finish")
-	}
+	events := runPageScript(t, 90*time.Second, "tickets.test.mjs", "the tickets page", b.vars(nil))
 	t.Logf("browser script took %s", time.Since(start).Round(time.Millisecond))
 
 	const img, script = `<img src=x onerror="window.pwned=1">`, `<script>window.pwned=2</script>`
@@ -177,9 +153,9 @@ func TestTicketsPage(t *testing.T) {
 		t.Errorf("carol GET demo's ticket: %d, want 404", code)
 	}
 	for _, shot := range []string{"tickets-alice.png", "tickets-sam.png", "tickets-carol.png"} {
-		if _, err := os.Stat(filepath.Join(out, shot)); err != nil {
+		if _, err := os.Stat(filepath.Join(b.out, shot)); err != nil {
 			t.Errorf("screenshot: %v", err)
 		}
 	}
-	t.Logf("screenshots in %s", out)
+	t.Logf("screenshots in %s", b.out)
 }

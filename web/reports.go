@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -62,11 +63,6 @@ type badRequest string
 
 func (e badRequest) Error() string { return string(e) }
 
-func (s *Server) reports() ReportStore {
-	rs, _ := s.Calls.(ReportStore)
-	return rs
-}
-
 // reportRequest is what both reports take from the query string.
 type reportRequest struct {
 	from, to time.Time
@@ -78,30 +74,9 @@ type reportRequest struct {
 func parseReportRequest(r *http.Request, loc *time.Location) (reportRequest, error) {
 	q := r.URL.Query()
 	var req reportRequest
-	from, _, err := parseTime(q.Get("from"), loc)
+	from, to, err := parseRange(q, loc, store.MaxReportRange)
 	if err != nil {
-		return req, badRequest("from: " + err.Error())
-	}
-	if from.IsZero() {
-		return req, badRequest("from is required (RFC 3339 time or YYYY-MM-DD)")
-	}
-	to, toDate, err := parseTime(q.Get("to"), loc)
-	if err != nil {
-		return req, badRequest("to: " + err.Error())
-	}
-	switch {
-	case to.IsZero():
-		// One day: to the end of the tenant's day from falls in.
-		to = nextMidnight(from, loc)
-	case toDate:
-		// A date as the end means through that day.
-		to = nextMidnight(to, loc)
-	}
-	if !to.After(from) {
-		return req, badRequest("to must be after from")
-	}
-	if to.Sub(from) > store.MaxReportRange {
-		return req, badRequest(fmt.Sprintf("the range may span at most %d days", store.MaxReportRange/(24*time.Hour)))
+		return req, err
 	}
 	req.from, req.to, req.queue = from, to, q.Get("queue")
 	switch g := q.Get("group"); g {
@@ -114,14 +89,78 @@ func parseReportRequest(r *http.Request, loc *time.Location) (reportRequest, err
 	if req.by.Region = strings.TrimSpace(q.Get("region")); len(req.by.Region) > 64 {
 		return req, badRequest("region is longer than 64 characters")
 	}
-	switch f := q.Get("format"); f {
-	case "", "json":
-	case "csv":
-		req.csv = true
-	default:
-		return req, badRequest(fmt.Sprintf("format %q: want json or csv", f))
+	if req.csv, err = parseFormat(q); err != nil {
+		return req, err
 	}
 	return req, nil
+}
+
+// parseRange reads from and to as every report takes them: RFC 3339 times
+// or dates of loc; to as a date means through that day, and defaults to
+// the end of from's day. The range may span at most maxRange.
+func parseRange(q url.Values, loc *time.Location, maxRange time.Duration) (from, to time.Time, err error) {
+	from, _, err = parseTime(q.Get("from"), loc)
+	if err != nil {
+		return from, to, badRequest("from: " + err.Error())
+	}
+	if from.IsZero() {
+		return from, to, badRequest("from is required (RFC 3339 time or YYYY-MM-DD)")
+	}
+	to, toDate, err := parseTime(q.Get("to"), loc)
+	if err != nil {
+		return from, to, badRequest("to: " + err.Error())
+	}
+	switch {
+	case to.IsZero():
+		// One day: to the end of the tenant's day from falls in.
+		to = nextMidnight(from, loc)
+	case toDate:
+		// A date as the end means through that day.
+		to = nextMidnight(to, loc)
+	}
+	if !to.After(from) {
+		return from, to, badRequest("to must be after from")
+	}
+	if to.Sub(from) > maxRange {
+		return from, to, badRequest(fmt.Sprintf("the range may span at most %d days", maxRange/(24*time.Hour)))
+	}
+	return from, to, nil
+}
+
+// parseFormat reads format: json (the default) or csv, true for csv.
+func parseFormat(q url.Values) (csv bool, err error) {
+	switch f := q.Get("format"); f {
+	case "", "json":
+		return false, nil
+	case "csv":
+		return true, nil
+	default:
+		return false, badRequest(fmt.Sprintf("format %q: want json or csv", f))
+	}
+}
+
+// zoneStore is a store that knows each tenant's time zone, which every
+// report reads its dates in.
+type zoneStore interface {
+	TenantLocation(ctx context.Context, tenantID string) (*time.Location, error)
+}
+
+// tenantStore finds T on Calls (the one store) with the caller's tenant
+// and its zone. It has answered the request when ok is false: 503 with
+// unavailable when the store cannot serve T.
+func tenantStore[T zoneStore](s *Server, w http.ResponseWriter, r *http.Request, unavailable string) (st T, tenantID string, loc *time.Location, ok bool) {
+	p, _ := auth.FromContext(r.Context())
+	st, ok = s.Calls.(T)
+	if !ok {
+		writeError(w, http.StatusServiceUnavailable, unavailable)
+		return st, "", nil, false
+	}
+	loc, err := st.TenantLocation(r.Context(), p.TenantID)
+	if err != nil {
+		s.serverError(w, r, err)
+		return st, "", nil, false
+	}
+	return st, p.TenantID, loc, true
 }
 
 // parseTime reads an RFC 3339 time or a YYYY-MM-DD date, the latter being
@@ -193,23 +232,16 @@ func (s *Server) thresholds(r *http.Request, tenantID, queue string) (store.Repo
 // tenant's zone and the common parameters. It has answered the request
 // when ok is false.
 func (s *Server) reportSetup(w http.ResponseWriter, r *http.Request) (rs ReportStore, tenantID string, req reportRequest, ok bool) {
-	p, _ := auth.FromContext(r.Context())
-	rs = s.reports()
-	if rs == nil {
-		writeError(w, http.StatusServiceUnavailable, "reports are not available on this server")
+	rs, tenantID, loc, ok := tenantStore[ReportStore](s, w, r, "reports are not available on this server")
+	if !ok {
 		return nil, "", req, false
 	}
-	loc, err := rs.TenantLocation(r.Context(), p.TenantID)
-	if err != nil {
-		s.serverError(w, r, err)
-		return nil, "", req, false
-	}
-	req, err = parseReportRequest(r, loc)
+	req, err := parseReportRequest(r, loc)
 	if err != nil {
 		s.paramError(w, r, err)
 		return nil, "", req, false
 	}
-	return rs, p.TenantID, req, true
+	return rs, tenantID, req, true
 }
 
 func (s *Server) paramError(w http.ResponseWriter, r *http.Request, err error) {
@@ -259,7 +291,7 @@ func (s *Server) queueReport(w http.ResponseWriter, r *http.Request) {
 	byRegion := rep.GroupBy == "region" || rep.Region != ""
 	rows := [][]string{{"row", "start", "end", "region", "offered", "answered", "answered_in_sl", "abandoned", "short_abandoned",
 		"abandon_rate", "service_level", "asa_ms", "aht_ms", "handled", "talk_ms", "wrap_up_ms",
-		"transferred", "overflowed", "exited", "rejected", "waiting"}}
+		"transferred", "overflowed", "exited", "rejected", "waiting", "outbound"}}
 	if !byRegion {
 		rows[0] = slices.Delete(rows[0], 3, 4)
 	}
@@ -268,7 +300,7 @@ func (s *Server) queueReport(w http.ResponseWriter, r *http.Request) {
 			itoa(f.Offered), itoa(f.Answered), itoa(f.AnsweredInSL), itoa(f.Abandoned), itoa(f.ShortAbandoned),
 			ftoa(f.AbandonRate), ftoa(f.ServiceLevel), mstoa(f.ASAMs), mstoa(f.AHTMs), itoa(f.Handled),
 			strconv.FormatInt(f.TalkMs, 10), strconv.FormatInt(f.WrapUpMs, 10),
-			itoa(f.Transferred), itoa(f.Overflowed), itoa(f.Exited), itoa(f.Rejected), itoa(f.Waiting)}
+			itoa(f.Transferred), itoa(f.Overflowed), itoa(f.Exited), itoa(f.Rejected), itoa(f.Waiting), itoa(f.Outbound)}
 		if !byRegion {
 			row = slices.Delete(row, 3, 4)
 		}
@@ -304,13 +336,15 @@ func (s *Server) agentReport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rows := [][]string{{"agent", "username", "display_name", "answered", "handled", "talk_ms", "wrap_up_ms", "aht_ms",
-		"available_ms", "ringing_ms", "on_call_ms", "wrap_up_state_ms", "break_ms", "busy_ms", "occupancy"}}
+		"available_ms", "ringing_ms", "on_call_ms", "wrap_up_state_ms", "break_ms", "busy_ms", "occupancy",
+		"outbound", "outbound_answered"}}
 	for _, a := range rep.Agents {
 		rows = append(rows, []string{a.Agent, a.Username, a.DisplayName, itoa(a.Answered), itoa(a.Handled),
 			strconv.FormatInt(a.TalkMs, 10), strconv.FormatInt(a.WrapUpMs, 10), mstoa(a.AHTMs),
 			strconv.FormatInt(a.TimeInStateMs["available"], 10), strconv.FormatInt(a.TimeInStateMs["ringing"], 10),
 			strconv.FormatInt(a.TimeInStateMs["on_call"], 10), strconv.FormatInt(a.TimeInStateMs["wrap_up"], 10),
-			strconv.FormatInt(a.TimeInStateMs["break"], 10), strconv.FormatInt(a.BusyMs, 10), ftoa(a.Occupancy)})
+			strconv.FormatInt(a.TimeInStateMs["break"], 10), strconv.FormatInt(a.BusyMs, 10), ftoa(a.Occupancy),
+			itoa(a.Outbound), itoa(a.OutboundAnswered)})
 	}
 	name := req.queue
 	if name == "" {
@@ -386,15 +420,8 @@ type callMatchView struct {
 }
 
 func (s *Server) searchCalls(w http.ResponseWriter, r *http.Request) {
-	p, _ := auth.FromContext(r.Context())
-	rs := s.reports()
-	if rs == nil {
-		writeError(w, http.StatusServiceUnavailable, "call records are not available on this server")
-		return
-	}
-	loc, err := rs.TenantLocation(r.Context(), p.TenantID)
-	if err != nil {
-		s.serverError(w, r, err)
+	rs, tenantID, loc, ok := tenantStore[ReportStore](s, w, r, "call records are not available on this server")
+	if !ok {
 		return
 	}
 	f, err := parseCallFilter(r, loc)
@@ -402,7 +429,7 @@ func (s *Server) searchCalls(w http.ResponseWriter, r *http.Request) {
 		s.paramError(w, r, err)
 		return
 	}
-	matches, err := rs.SearchCalls(r.Context(), p.TenantID, f)
+	matches, err := rs.SearchCalls(r.Context(), tenantID, f)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
@@ -488,7 +515,7 @@ func openAPIQueueReport() map[string]any {
 		"offered": apiType("integer"), "answered": apiType("integer"), "answered_in_sl": apiType("integer"),
 		"abandoned": apiType("integer"), "short_abandoned": apiType("integer"), "transferred": apiType("integer"),
 		"overflowed": apiType("integer"), "exited": apiType("integer"), "rejected": apiType("integer"),
-		"waiting": apiType("integer"), "handled": apiType("integer"),
+		"waiting": apiType("integer"), "handled": apiType("integer"), "outbound": apiType("integer"),
 		"abandon_rate": nullable("number"), "service_level": nullable("number"),
 		"asa_ms": nullable("integer"), "aht_ms": nullable("integer"), "talk_ms": apiType("integer"), "wrap_up_ms": apiType("integer"),
 	}
@@ -526,6 +553,7 @@ func openAPIAgentReport() map[string]any {
 		"answered": apiType("integer"), "handled": apiType("integer"), "talk_ms": apiType("integer"), "wrap_up_ms": apiType("integer"),
 		"aht_ms": nullable("integer"), "time_in_state_ms": map[string]any{"type": "object", "additionalProperties": apiType("integer")},
 		"busy_ms": apiType("integer"), "available_ms": apiType("integer"), "occupancy": nullable("number"),
+		"outbound": apiType("integer"), "outbound_answered": apiType("integer"),
 	})
 	return map[string]any{"get": secured(map[string]any{
 		"summary":     "Per-agent calls, talk, wrap-up, AHT and occupancy over a range (supervisor or admin)",
@@ -556,7 +584,7 @@ func openAPICallSearch() map[string]any {
 			q("number", "part of the caller's or the dialled number"),
 			q("from", "started at or after: RFC 3339 time or YYYY-MM-DD"),
 			q("to", "started before: RFC 3339 time, or YYYY-MM-DD meaning through that day"),
-			q("agent", "user id or username of an agent who answered the call"),
+			q("agent", "user id or username of an agent who answered the call or placed it (outbound)"),
 			q("disposition", "a wrap-up code given to the call"),
 			map[string]any{"name": "limit", "in": "query", "schema": map[string]any{"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
 			map[string]any{"name": "timeline", "in": "query", "description": "also return each call's events", "schema": apiType("boolean")},

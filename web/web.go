@@ -51,6 +51,13 @@ type Server struct {
 	// it authenticates its own users, so it is outside the session gate.
 	// nil: /ari is not served.
 	ARI http.Handler
+	// Knowledge serves /api/v1/kb (docs/knowledge.md); nil: 503.
+	Knowledge *Knowledge
+	// Chat serves web chat (/chat/...) and the agents' chats panel
+	// (docs/chat.md); nil: chat is off.
+	Chat Chats
+	// chatAddrs bounds visitors' chats per client address (chatlimit.go).
+	chatAddrs chatAddrLimit
 
 	listener net.Listener
 }
@@ -64,8 +71,13 @@ func (s *Server) Handler() http.Handler {
 	s.authRoutes(mux)
 	s.agentRoutes(mux)
 	s.reportRoutes(mux)
+	s.surveyRoutes(mux)
 	s.recordingRoutes(mux)
 	s.ticketRoutes(mux)
+	s.knowledgeRoutes(mux)
+	s.callbackRoutes(mux)
+	s.chatRoutes(mux)
+	s.analyticsRoutes(mux)
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API resource: "+r.URL.Path)
 	})
@@ -155,12 +167,21 @@ var openAPIDoc = map[string]any{
 		"/api/v1/calls/search":              openAPICallSearch(),
 		"/api/v1/reports/queues":            openAPIQueueReport(),
 		"/api/v1/reports/agents":            openAPIAgentReport(),
+		"/api/v1/reports/csat":              openAPICSATReport(),
 		"/api/v1/calls/{id}/recording":      openAPIRecording(),
 		"/api/v1/calls/{id}/recording/meta": openAPIRecordingMeta(),
 		"/api/v1/tickets":                   openAPITickets(),
+		"/api/v1/callbacks":                 openAPICallbacks(),
+		"/api/v1/callbacks/{id}":            openAPICallback(),
+		"/api/v1/chats":                     openAPIChats(),
+		"/api/v1/chats/{id}":                openAPIChat(),
 		"/api/v1/tickets/sla":               openAPITicketSLA(),
 		"/api/v1/tickets/{id}":              openAPITicket(),
 		"/api/v1/tickets/{id}/comments":     openAPITicketComments(),
+		"/api/v1/kb/articles":               openAPIKBArticles(),
+		"/api/v1/kb/articles/{id}":          openAPIKBArticle(),
+		"/api/v1/analytics":                 openAPIAnalytics(),
+		"/api/v1/analytics.csv":             openAPIAnalyticsCSV(),
 		"/api/v1/status": map[string]any{
 			"get": map[string]any{
 				"summary": "Server status",

@@ -127,29 +127,15 @@ func (o originator) resolve(tenantID, endpoint string) (string, *config.Outbound
 	for i, t := range o.trunks[tenantID] {
 		if t.Name == trunkName {
 			trunk := &o.trunks[tenantID][i]
-			target := "sip:" + number + "@" + trunk.Address
-			if trunk.Transport == "tcp" {
-				target += ";transport=tcp"
-			}
-			return target, trunk, nil
+			return trunk.URI(number), trunk, nil
 		}
 	}
 	return "", nil, fmt.Errorf("%w: no outbound trunk %q", ari.ErrEndpoint, trunkName)
 }
 
 // dialable keeps what goes into a SIP URI's user part to the characters
-// a number can have: nothing that could break the request it goes into.
-func dialable(number string) bool {
-	if number == "" || len(number) > 64 {
-		return false
-	}
-	for _, r := range number {
-		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || strings.ContainsRune("+*#._-", r)) {
-			return false
-		}
-	}
-	return true
-}
+// a number can have (config.Dialable).
+func dialable(number string) bool { return config.Dialable(number) }
 
 // callerID splits Asterisk's "Name <number>" (or a bare number).
 func callerID(s string) (name, number string) {

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
+	"hotline/assist"
 	"hotline/auth"
 	"hotline/call"
 	"hotline/config"
@@ -103,6 +104,16 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	if cfg.Recordings.On() {
 		deskCfg.Recorders = recs
 	}
+	// Chats follow the agents' ACD states through the desk.
+	chatStore := &lateChatStore{}
+	// The chat bot and the agents' Knowledge panel share one base, filled
+	// below once the database (API-made articles) is open.
+	kbBase := assist.New()
+	chats, err := newChats(cfg, chatStore, kbBase, log.With("component", "chat"))
+	if err != nil {
+		return err
+	}
+	deskCfg.OnState = chats.AgentState
 	agentDesk := desk.New(deskCfg)
 	defer agentDesk.Close()
 	// Speech engines close after the calls (deferred before them).
@@ -124,6 +135,7 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer db.Close()
+	chatStore.db = db
 	if _, err := db.Migrate(ctx); err != nil {
 		return err
 	}
@@ -202,15 +214,22 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 		Desk:     agentDesk,
 		ACD:      acds{reg},
 		Calls:    db,
+		Chat:     chats,
 	}
 	if recManager != nil {
 		httpSrv.Recordings = recManager
+	}
+	if httpSrv.Knowledge, err = loadKnowledge(ctx, cfg, kbBase, db, log.With("component", "kb")); err != nil {
+		return err
 	}
 	ariSrv, err := newARI(cfg, version, reg, sipSrv, agentDesk, log.With("component", "ari"))
 	if err != nil {
 		return err
 	}
 	reg.SetStasis(ariSrv)
+	enableOutbound(agentDesk, cfg, reg, sipSrv) // click to call (docs/outbound.md)
+	// Callbacks keep a caller's place in line (docs/callbacks.md).
+	enableCallbacks(cfg, reg, sipSrv, db, voice.synthesizer, voice.recognizer)
 	httpSrv.ARI = ariSrv
 	if err := httpSrv.Listen(); err != nil {
 		return err
@@ -234,6 +253,8 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	g.Go(func() error { return sipSrv.Serve(gctx) })
 	g.Go(func() error { return httpSrv.Serve(gctx) })
 	g.Go(func() error { return authSvc.Run(gctx) })
+	g.Go(func() error { restoreCallbacks(gctx, cfg, reg, db, log.With("component", "callbacks")); return nil })
+	g.Go(func() error { return chats.Run(gctx) })
 	if recManager != nil {
 		g.Go(func() error { recManager.RunSweeper(gctx, time.Hour); return nil })
 	}
@@ -245,6 +266,7 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	if aerr := <-acdDone; aerr != nil {
 		log.Error("acd", "error", aerr)
 	}
+	waitCallbacks(reg)
 	fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	_ = writer.Flush(fctx)
 	cancel()
@@ -322,12 +344,16 @@ type recorder struct {
 func (r recorder) CallStarted(i call.Info) {
 	id, _ := uuid.Parse(i.ID)
 	dir := "inbound"
-	if i.Outbound {
+	switch {
+	case i.Callback:
+		dir = "callback"
+	case i.Outbound:
 		dir = "outbound"
 	}
 	r.w.CallStarted(store.CallStart{
 		ID: id, TenantID: i.TenantID, SIPCallID: i.SIPCallID, FromNumber: i.From, FromURI: i.FromURI,
 		ToNumber: i.To, SourceAddr: i.SourceAddr, Flow: i.Flow, Codec: i.Codec, StartedAt: i.Started, Direction: dir,
+		AgentID: i.Agent, Queue: i.Queue,
 	})
 }
 
@@ -459,7 +485,9 @@ func flowCheckCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		opts.Vocabulary = flowCheckVocabulary{d}
 	}
-	if n := ivr.CheckFiles(fs.Args(), opts, stdout); n > 0 {
+	flows, kbProblems := splitKnowledgeFiles(fs.Args(), opts.Vocabulary, stdout)
+	flows, cfgProblems := splitConfigFiles(flows, opts.Vocabulary, stdout)
+	if n := ivr.CheckFiles(flows, opts, stdout); n+kbProblems+cfgProblems > 0 {
 		return 1
 	}
 	return 0

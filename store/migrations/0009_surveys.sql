@@ -19,3 +19,6 @@ CREATE TABLE survey_answers (
     UNIQUE (call_id, survey, question)
 );
 CREATE INDEX survey_answers_tenant_at_idx ON survey_answers (tenant_id, at);
+-- The CSAT report's groupings: per agent and per queue over a range.
+CREATE INDEX survey_answers_tenant_agent_idx ON survey_answers (tenant_id, agent_id, at);
+CREATE INDEX survey_answers_tenant_queue_idx ON survey_answers (tenant_id, queue, at);

@@ -31,3 +31,5 @@ CREATE TABLE chat_messages (
 );
 CREATE INDEX chat_messages_chat_idx ON chat_messages (chat_id, id);
 CREATE INDEX chat_messages_tenant_at_idx ON chat_messages (tenant_id, at);
+-- An agent's own chats (GET /api/v1/chats as an agent).
+CREATE INDEX chats_tenant_agent_idx ON chats (tenant_id, agent_id, started_at DESC);

@@ -19,18 +19,12 @@
 // Go side would; with ROLE=consultee: available, hangup.
 
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { emit, launch, log, signIn, waitFor as waitForPage } from './lib.mjs';
+import { emit, log, signIn, waitFor as waitForPage, runMain, required, outputDir, launchWithTone, newLoggedPage } from './lib.mjs';
 
-const base = process.env.HOTLINE_URL;
-if (!base) {
-  console.error('HOTLINE_URL is not set (e.g. http://127.0.0.1:8080)');
-  process.exit(2);
-}
-const outDir = process.env.OUT_DIR || fs.mkdtempSync(path.join(os.tmpdir(), 'hotline-browser-'));
-fs.mkdirSync(outDir, { recursive: true });
+const [base] = required('HOTLINE_URL');
+const outDir = outputDir('browser');
 const toneHz = Number(process.env.TONE_HZ || 1000);
 const tenant = process.env.AGENT_TENANT || 'demo';
 const user = process.env.AGENT_USER || 'alice';
@@ -66,29 +60,6 @@ async function expectCommand(name) {
   if (cmd === 'abort') throw new Error(`aborted by the Go side: ${rest.join(' ')}`);
   if (cmd !== name) throw new Error(`expected command ${name}, got ${line}`);
   return rest.join(' ');
-}
-
-// ---- the microphone: a tone WAV Chromium loops ----
-
-function toneWAV(file, hz, seconds = 10, rate = 48000) {
-  const n = seconds * rate;
-  const buf = Buffer.alloc(44 + 2 * n);
-  buf.write('RIFF', 0);
-  buf.writeUInt32LE(36 + 2 * n, 4);
-  buf.write('WAVEfmt ', 8);
-  buf.writeUInt32LE(16, 16);
-  buf.writeUInt16LE(1, 20); // PCM
-  buf.writeUInt16LE(1, 22); // mono
-  buf.writeUInt32LE(rate, 24);
-  buf.writeUInt32LE(rate * 2, 28);
-  buf.writeUInt16LE(2, 32);
-  buf.writeUInt16LE(16, 34);
-  buf.write('data', 36);
-  buf.writeUInt32LE(2 * n, 40);
-  for (let i = 0; i < n; i++) {
-    buf.writeInt16LE(Math.round(0.4 * 32767 * Math.sin((2 * Math.PI * hz * i) / rate)), 44 + 2 * i);
-  }
-  fs.writeFileSync(file, buf);
 }
 
 // ---- the test ----
@@ -163,18 +134,10 @@ async function wallboard(page) {
 }
 
 async function main() {
-  const wav = path.join(outDir, `tone-${toneHz}-${role}.wav`);
-  toneWAV(wav, toneHz);
-  const browser = await launch([
-    '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-    `--use-file-for-fake-audio-capture=${wav}`, '--autoplay-policy=no-user-gesture-required',
-  ]);
+  const browser = await launchWithTone(outDir, role, toneHz);
   const pageLog = fs.createWriteStream(path.join(outDir, `page-${role}.log`));
   try {
-    const context = await browser.newContext({ viewport: { width: 1100, height: 820 } });
-    const page = await context.newPage();
-    page.on('console', (m) => pageLog.write(`console.${m.type()}: ${m.text()}\n`));
-    page.on('pageerror', (e) => { pageLog.write(`pageerror: ${e.message}\n`); log('page error:', e.message); });
+    const page = await newLoggedPage(browser, pageLog, { width: 1100, height: 820 });
 
     if (role === 'wallboard') {
       await wallboard(page);
@@ -293,8 +256,4 @@ async function main() {
   }
 }
 
-main().then(() => process.exit(0), (err) => {
-  emit('fail', { error: err.message });
-  log(err.stack || err.message);
-  process.exit(1);
-});
+runMain(main);

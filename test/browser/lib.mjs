@@ -2,6 +2,9 @@
 // the Go side, Debian's headless Chromium, signing in on one of our pages,
 // and waiting for the page with a useful message when it does not come.
 
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { chromium } from 'playwright-core';
 
 export function emit(event, data = {}) {
@@ -46,4 +49,89 @@ export async function waitFor(page, fn, arg, what, timeout, describe) {
     const st = await page.evaluate(describe).catch(() => ({}));
     throw new Error(`timed out waiting for ${what}: page ${JSON.stringify(st)}`);
   }
+}
+
+// required is the values of the environment variables a script cannot
+// run without; a missing one ends the script with status 2.
+export function required(...names) {
+  const values = names.map((n) => process.env[n]);
+  if (values.some((v) => !v)) {
+    console.error(`${names.join(' and ')} must be set`);
+    process.exit(2);
+  }
+  return values;
+}
+
+// outputDir is where screenshots and logs go: OUT_DIR, else a new
+// temporary directory hotline-NAME-*.
+export function outputDir(name) {
+  const dir = process.env.OUT_DIR || fs.mkdtempSync(path.join(os.tmpdir(), `hotline-${name}-`));
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+// toneWAV writes a mono 16-bit WAV of a sine at hz, which Chromium loops
+// as the fake microphone (--use-file-for-fake-audio-capture).
+export function toneWAV(file, hz, seconds = 10, rate = 48000) {
+  const n = seconds * rate;
+  const buf = Buffer.alloc(44 + 2 * n);
+  buf.write('RIFF', 0);
+  buf.writeUInt32LE(36 + 2 * n, 4);
+  buf.write('WAVEfmt ', 8);
+  buf.writeUInt32LE(16, 16);
+  buf.writeUInt16LE(1, 20); // PCM
+  buf.writeUInt16LE(1, 22); // mono
+  buf.writeUInt32LE(rate, 24);
+  buf.writeUInt32LE(rate * 2, 28);
+  buf.writeUInt16LE(2, 32);
+  buf.writeUInt16LE(16, 34);
+  buf.write('data', 36);
+  buf.writeUInt32LE(2 * n, 40);
+  for (let i = 0; i < n; i++) {
+    buf.writeInt16LE(Math.round(0.4 * 32767 * Math.sin((2 * Math.PI * hz * i) / rate)), 44 + 2 * i);
+  }
+  fs.writeFileSync(file, buf);
+}
+
+// launchWithTone launches Chromium for the agent page: media allowed
+// without asking, autoplay on, and a microphone that loops a hz tone
+// (outDir/tone-HZ-NAME.wav).
+export function launchWithTone(outDir, name, hz) {
+  const wav = path.join(outDir, `tone-${hz}-${name}.wav`);
+  toneWAV(wav, hz);
+  return launch([
+    '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+    `--use-file-for-fake-audio-capture=${wav}`, '--autoplay-policy=no-user-gesture-required',
+  ]);
+}
+
+// newLoggedPage opens a page of viewport size whose console and errors
+// go to pageLog (a stream); page errors are logged as well.
+export async function newLoggedPage(browser, pageLog, viewport) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  page.on('console', (m) => pageLog.write(`console.${m.type()}: ${m.text()}\n`));
+  page.on('pageerror', (e) => { pageLog.write(`pageerror: ${e.message}\n`); log('page error:', e.message); });
+  return page;
+}
+
+// watchCSP collects the page's Content Security Policy violations (they
+// are console errors) and returns a check that throws if there were any,
+// so a blocked script or style does not pass unnoticed.
+export function watchCSP(page) {
+  const csp = [];
+  page.on('console', (m) => { if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) csp.push(m.text()); });
+  return () => {
+    if (csp.length) throw new Error(`CSP violations: ${csp.join('; ')}`);
+  };
+}
+
+// runMain runs a script's main and exits: 0 when it resolves, else 1
+// after a "fail" event the Go side reads.
+export function runMain(main) {
+  main().then(() => process.exit(0), (err) => {
+    emit('fail', { error: err.message });
+    log(err.stack || err.message);
+    process.exit(1);
+  });
 }

@@ -16,9 +16,8 @@
 //   HEADFUL=1     show the browser (needs a display)
 
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { emit, launch, log, signIn, waitFor as waitForPage } from './lib.mjs';
+import { emit, launch, log, signIn, waitFor as waitForPage, runMain, outputDir, newLoggedPage, watchCSP } from './lib.mjs';
 
 const base = process.env.HOTLINE_URL;
 const caller = process.env.CALLER;
@@ -27,8 +26,7 @@ if (!base || !caller) {
   process.exit(2);
 }
 const queue = process.env.QUEUE || 'general';
-const outDir = process.env.OUT_DIR || fs.mkdtempSync(path.join(os.tmpdir(), 'hotline-reports-'));
-fs.mkdirSync(outDir, { recursive: true });
+const outDir = outputDir('reports');
 const tenant = process.env.SUPER_TENANT || 'demo';
 const user = process.env.SUPER_USER || 'sam';
 const password = process.env.SUPER_PASSWORD || 'sam-demo';
@@ -113,17 +111,11 @@ async function main() {
   const browser = await launch();
   const pageLog = fs.createWriteStream(path.join(outDir, 'page-reports.log'));
   try {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    const page = await context.newPage();
-    page.on('console', (m) => pageLog.write(`console.${m.type()}: ${m.text()}\n`));
-    page.on('pageerror', (e) => { pageLog.write(`pageerror: ${e.message}\n`); log('page error:', e.message); });
+    const page = await newLoggedPage(browser, pageLog, { width: 1280, height: 900 });
     page.on('response', (r) => { if (r.status() >= 400) pageLog.write(`http ${r.status()}: ${r.url()}\n`); });
-    // A CSP violation is a console error; fail on it rather than let a
-    // blocked script or style pass unnoticed.
-    const csp = [];
-    page.on('console', (m) => { if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) csp.push(m.text()); });
+    const checkCSP = watchCSP(page);
     await run(page);
-    if (csp.length) throw new Error(`CSP violations: ${csp.join('; ')}`);
+    checkCSP();
     emit('done');
   } finally {
     pageLog.end();
@@ -131,8 +123,4 @@ async function main() {
   }
 }
 
-main().then(() => process.exit(0), (err) => {
-  emit('fail', { error: err.message });
-  log(err.stack || err.message);
-  process.exit(1);
-});
+runMain(main);

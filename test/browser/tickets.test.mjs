@@ -20,17 +20,11 @@
 //   HEADFUL=1     show the browser (needs a display)
 
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { emit, launch, log, signIn, waitFor as waitForPage } from './lib.mjs';
+import { emit, launch, log, signIn, waitFor as waitForPage, runMain, required, outputDir } from './lib.mjs';
 
-const base = process.env.HOTLINE_URL;
-if (!base) {
-  console.error('HOTLINE_URL must be set');
-  process.exit(2);
-}
-const outDir = process.env.OUT_DIR || fs.mkdtempSync(path.join(os.tmpdir(), 'hotline-tickets-'));
-fs.mkdirSync(outDir, { recursive: true });
+const [base] = required('HOTLINE_URL');
+const outDir = outputDir('tickets');
 
 const IMG = '<img src=x onerror="window.pwned=1">';
 const SCRIPT = '<script>window.pwned=2</script>';
@@ -221,8 +215,4 @@ async function main() {
   }
 }
 
-main().then(() => process.exit(0), (err) => {
-  emit('fail', { error: err.message });
-  log(err.stack || err.message);
-  process.exit(1);
-});
+runMain(main);

@@ -3,6 +3,9 @@
 
 import { Ringer, Analyser } from './audio.js';
 import { initTickets } from './tickets.js';
+import { initKnowledge } from './kb.js';
+import { initChats } from './chat-agent.js';
+import { initDial } from './dial.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -44,8 +47,14 @@ const desk = {
 };
 
 const ringer = new Ringer();
+// Chats (chat-agent.js): their own socket while signed in.
+const chats = initChats();
+// Knowledge panel (kb.js): search, and kb_matches pushed during calls.
+const kb = initKnowledge();
 // Tickets are created from the call on the line, or the one in wrap-up.
-const tickets = initTickets({ call: () => desk.call || desk.lastCall });
+const tickets = initTickets({ call: () => desk.call || desk.lastCall, callButton: (n) => dialer.callButton(n) });
+// Click to call (dial.js): hidden while a call or an offer is on the page.
+const dialer = initDial({ send, showError, busy: () => !!(desk.call || desk.offer), queues: () => desk.queues });
 
 // ---- errors ----
 
@@ -87,6 +96,8 @@ function showLogin(message) {
   $('who').hidden = true;
   $('login-view').hidden = false;
   tickets.hide();
+  kb.hide();
+  chats.hide();
   $('login-error').textContent = message || '';
   $(($('login-tenant').value ? 'login-username' : 'login-tenant')).focus();
 }
@@ -100,6 +111,8 @@ function showDesk() {
   $('agent-name').textContent = u.display_name || u.username || '';
   $('agent-tenant').textContent = u.tenant ? `· ${u.tenant}` : '';
   tickets.show();
+  kb.show();
+  chats.show();
   render();
 }
 
@@ -330,6 +343,12 @@ async function handle(msg) {
     case 'error':
       showError(msg.message || 'The server refused a request.');
       break;
+    case 'kb_matches':
+      kb.showMatches(msg);
+      break;
+    case 'dial_progress':
+      dialer.handle(msg);
+      break;
     default:
       break; // newer server: ignore what we do not know
   }
@@ -392,8 +411,9 @@ async function acceptWebRTC(msg) {
   const offer = desk.lastOffer && desk.lastOffer.call === msg.call ? desk.lastOffer : {};
   desk.call = {
     id: msg.call,
-    caller: offer.caller || '',
-    queue: offer.queue || '',
+    caller: offer.caller || msg.caller || dialer.callerOf(msg.call) || '',
+    queue: offer.queue || msg.queue || dialer.queueOf(msg.call) || '',
+    outbound: !!msg.outbound || (!offer.caller && !!dialer.callerOf(msg.call)), // placed by us: no transfers
     region: offer.region || '',
     consultFrom: msg.consult ? (offer.consultFrom || 'a colleague') : null,
     consult: null,
@@ -701,8 +721,8 @@ function render() {
     // manages the consultation instead of hold and blind transfer.
     const consulting = !!c.consult;
     $('hold').hidden = !!c.consultFrom || consulting;
-    $('transfer-form').hidden = !!c.consultFrom || consulting;
-    $('consult-form').hidden = !!c.consultFrom || consulting;
+    $('transfer-form').hidden = !!c.consultFrom || consulting || !!c.outbound;
+    $('consult-form').hidden = !!c.consultFrom || consulting || !!c.outbound;
     document.querySelector('.keypad-wrap').hidden = !!c.consultFrom;
     $('consult-panel').hidden = !consulting;
     if (consulting) {
@@ -728,6 +748,7 @@ function render() {
     $('wrap-summary').textContent = `Call with ${lc.caller || 'caller'} · ${fmtDuration(lc.duration || 0)}${by}`;
   }
   tickets.render();
+  dialer.render();
   tick();
 }
 

@@ -3,12 +3,9 @@
 // from the JSON API (web/reports.go, web/recordings.go); the CSV links are
 // the same routes with format=csv. Plain ES module, no build.
 
-const $ = (id) => document.getElementById(id);
-
-const SUPERVISORS = ['supervisor', 'admin'];
+import { $, showError, api, apiOrError, pct, mmss, dateIn, signInShell, onRangePicked } from './common.js';
 
 const page = {
-  me: null,
   // The tenant's time zone, learnt from the first report: report dates
   // are days of the tenant's calendar, and times show on its clock.
   zone: null,
@@ -26,29 +23,10 @@ const page = {
   gen: { reports: 0, search: 0, call: 0 },
 };
 
-function showError(message) {
-  const item = document.createElement('div');
-  item.className = 'error';
-  item.textContent = message;
-  $('errors').append(item);
-  setTimeout(() => item.remove(), 10000);
-}
-
-async function api(path, opts = {}) {
-  const res = await fetch(path, {
-    method: opts.method || 'GET', credentials: 'same-origin',
-    headers: opts.body ? { 'Content-Type': 'application/json' } : {},
-    body: opts.body ? JSON.stringify(opts.body) : undefined,
-  });
-  let data = null;
-  try { data = await res.json(); } catch { /* empty or not JSON */ }
-  return { ok: res.ok, status: res.status, data };
-}
-
 // get fetches a JSON route and reports a failure, returning null then. A
 // 401 means the session ended, which sends the supervisor back to sign in.
 async function get(path) {
-  const r = await api(path).catch((err) => ({ ok: false, status: 0, data: { error: err.message } }));
+  const r = await apiOrError(path);
   if (r.ok) return r.data;
   if (r.status === 401) {
     showLogin('Your session ended; sign in again.');
@@ -60,22 +38,6 @@ async function get(path) {
 
 // ---- formatting ----
 
-// mmss is a duration as mm:ss (minutes keep counting past an hour, as in
-// the ACD's figures), in whole seconds down as the wallboard and the audio
-// player count; null, a missing figure, is a dash.
-function mmss(ms) {
-  if (ms == null || ms < 0) return '—';
-  const s = Math.floor(ms / 1000);
-  return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
-}
-
-const percent = new Intl.NumberFormat('en', { style: 'percent', maximumFractionDigits: 1 });
-
-// pct is a 0..1 ratio as a percentage; null (no denominator) is a dash.
-function pct(x) {
-  return x == null ? '—' : percent.format(x);
-}
-
 function clock(iso, withDate) {
   if (!iso) return '—';
   const opts = { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' };
@@ -85,11 +47,9 @@ function clock(iso, withDate) {
 }
 
 // today is the date (YYYY-MM-DD) in zone, or in the browser's own zone
-// while the tenant's is unknown. en-CA formats dates that way.
+// while the tenant's is unknown.
 function today(zone) {
-  const opts = { year: 'numeric', month: '2-digit', day: '2-digit' };
-  if (zone) opts.timeZone = zone;
-  return new Intl.DateTimeFormat('en-CA', opts).format(new Date());
+  return dateIn(new Date(), zone);
 }
 
 function cell(text, cls) {
@@ -105,19 +65,17 @@ function agentName(id) {
 
 // ---- sign-in ----
 
-function showLogin(message) {
-  $('reports-view').hidden = true;
-  $('who').hidden = true;
-  $('login-view').hidden = false;
-  $('login-error').textContent = message || '';
-}
+const showLogin = signInShell({
+  view: 'reports-view',
+  forbidden: 'Reports are for supervisors.',
+  show: showReports,
+  signingOut() {
+    $('player').removeAttribute('src');
+    $('call-view').hidden = true;
+  },
+});
 
 async function showReports() {
-  $('login-view').hidden = true;
-  $('reports-view').hidden = false;
-  $('who').hidden = false;
-  const u = page.me || {};
-  $('me').textContent = `${u.display_name || u.username || ''} · ${u.tenant || ''}`;
   if (!page.rangeTouched) {
     $('range-from').value = today(page.zone);
     $('range-to').value = $('range-from').value;
@@ -411,39 +369,7 @@ async function showRecording(id, gen) {
 
 // ---- wiring ----
 
-$('login-form').addEventListener('submit', async (e) => {
-  e.preventDefault();
-  const f = e.target;
-  const r = await api('/api/v1/login', {
-    method: 'POST',
-    body: { tenant: f.tenant.value.trim(), username: f.username.value.trim(), password: f.password.value },
-  }).catch((err) => ({ ok: false, data: { error: err.message } }));
-  if (!r.ok) {
-    $('login-error').textContent = (r.data && r.data.error) || `Sign-in failed (${r.status})`;
-    return;
-  }
-  f.password.value = '';
-  page.me = r.data.user;
-  if (!SUPERVISORS.includes(page.me.role)) {
-    showLogin('Reports are for supervisors.');
-    return;
-  }
-  showReports();
-});
-
-$('logout').addEventListener('click', async () => {
-  await api('/api/v1/logout', { method: 'POST' }).catch(() => {});
-  $('player').removeAttribute('src');
-  $('call-view').hidden = true;
-  showLogin('Signed out.');
-});
-
-$('range-form').addEventListener('submit', (e) => {
-  e.preventDefault();
-  if ($('range-to').value < $('range-from').value) {
-    showError('The range ends before it starts.');
-    return;
-  }
+onRangePicked(() => {
   page.rangeTouched = true;
   loadReports();
 });
@@ -467,13 +393,3 @@ window.hotlineReports = {
   get calls() { return page.calls; },
   get call() { return page.call; },
 };
-
-(async () => {
-  const r = await api('/api/v1/me').catch(() => null);
-  if (r && r.ok && r.data && SUPERVISORS.includes(r.data.user?.role)) {
-    page.me = r.data.user;
-    showReports();
-  } else {
-    showLogin();
-  }
-})();

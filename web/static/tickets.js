@@ -7,20 +7,10 @@
 // number, from callers), so it is only ever put in the page with
 // textContent or as a form value: never innerHTML.
 
-const $ = (id) => document.getElementById(id);
+import { $, el } from './common.js';
 
 const PRIORITIES = ['low', 'normal', 'high', 'urgent'];
 const STATUSES = ['new', 'open', 'pending', 'resolved', 'closed'];
-
-// el builds an element: props are assigned (textContent, value, type...),
-// attrs set as attributes, children appended (strings become text nodes).
-function el(tag, props = {}, children = [], attrs = {}) {
-  const e = document.createElement(tag);
-  Object.assign(e, props);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  e.append(...children);
-  return e;
-}
 
 // labelled puts a label before its control. Not a wrapping <label>: its
 // text would then include a <select>'s options, and "Resolved" would name
@@ -289,7 +279,8 @@ export function initTickets(ctx) {
     vFacts.replaceChildren(
       ...fact('Status', t.status), ...fact('Priority', t.priority),
       ...fact('Assignee', t.assignee_name || t.assignee), ...fact('Team', t.team),
-      ...fact('Customer', t.customer_number), ...fact('Category', t.category),
+      ...fact('Customer', t.customer_number, t.customer_number && ctx.callButton ? ctx.callButton(t.customer_number) : null),
+      ...fact('Category', t.category),
       ...fact('Due', fmtTime(t.due_at), overdue), ...fact('Created', `${fmtTime(t.created_at)} by ${t.created_by || 'someone'}`),
       ...(t.resolved_at ? fact('Resolved', fmtTime(t.resolved_at)) : []),
     );

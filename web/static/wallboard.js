@@ -3,55 +3,30 @@
 // change). Plain ES module, no build.
 
 import { Analyser } from './audio.js';
-
-const $ = (id) => document.getElementById(id);
+import { $, showError, mmss as fmt, signInShell } from './common.js';
 
 const STATE_LABELS = {
   available: 'Available', ringing: 'Ringing', on_call: 'On call', wrap_up: 'Wrap-up',
   break: 'Break', missed: 'Missed — away', offline: 'Offline',
 };
 
-const board = { ws: null, last: null, received: 0, retry: null, me: null };
+const board = { ws: null, last: null, received: 0, retry: null };
 
 // mon is the supervisor's monitoring of one call: listen, whisper (the
 // agent hears you) or barge (everyone does), over a WebRTC leg the server
 // offers on this socket.
 const mon = { call: null, mode: null, live: false, pc: null, stream: null, remote: null, analyser: null };
 
-function showError(message) {
-  const item = document.createElement('div');
-  item.className = 'error';
-  item.textContent = message;
-  $('errors').append(item);
-  setTimeout(() => item.remove(), 10000);
-}
-
-async function api(method, path, body) {
-  const res = await fetch(path, {
-    method, credentials: 'same-origin',
-    headers: body ? { 'Content-Type': 'application/json' } : {},
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  let data = null;
-  try { data = await res.json(); } catch { /* empty */ }
-  return { ok: res.ok, status: res.status, data };
-}
-
-function showLogin(message) {
-  $('board-view').hidden = true;
-  $('who').hidden = true;
-  $('login-view').hidden = false;
-  $('login-error').textContent = message || '';
-}
-
-function showBoard() {
-  $('login-view').hidden = true;
-  $('board-view').hidden = false;
-  $('who').hidden = false;
-  const u = board.me || {};
-  $('me').textContent = `${u.display_name || u.username || ''} · ${u.tenant || ''}`;
-  connect();
-}
+const showLogin = signInShell({
+  view: 'board-view',
+  forbidden: 'The wallboard is for supervisors.',
+  show: connect,
+  signingOut() {
+    const ws = board.ws;
+    board.ws = null;
+    if (ws) ws.close(1000, 'logout');
+  },
+});
 
 function connect() {
   clearTimeout(board.retry);
@@ -181,13 +156,6 @@ function monitorCell(a) {
   return td;
 }
 
-function fmt(ms) {
-  if (ms == null || ms < 0) return '—';
-  const s = Math.floor(ms / 1000);
-  const m = Math.floor(s / 60);
-  return `${String(m).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
-}
-
 function pct(x) {
   return x == null ? '—' : `${Math.round(x * 100)}%`;
 }
@@ -271,33 +239,6 @@ function tick() {
 }
 setInterval(tick, 1000);
 
-$('login-form').addEventListener('submit', async (e) => {
-  e.preventDefault();
-  const f = e.target;
-  const r = await api('POST', '/api/v1/login', {
-    tenant: f.tenant.value.trim(), username: f.username.value.trim(), password: f.password.value,
-  }).catch((err) => ({ ok: false, data: { error: err.message } }));
-  if (!r.ok) {
-    $('login-error').textContent = (r.data && r.data.error) || `Sign-in failed (${r.status})`;
-    return;
-  }
-  f.password.value = '';
-  board.me = r.data.user;
-  if (!['supervisor', 'admin'].includes(board.me.role)) {
-    showLogin('The wallboard is for supervisors.');
-    return;
-  }
-  showBoard();
-});
-
-$('logout').addEventListener('click', async () => {
-  const ws = board.ws;
-  board.ws = null;
-  if (ws) ws.close(1000, 'logout');
-  await api('POST', '/api/v1/logout').catch(() => {});
-  showLogin('Signed out.');
-});
-
 window.hotlineBoard = {
   get last() { return board.last; },
   get received() { return board.received; },
@@ -309,13 +250,3 @@ window.hotlineBoard = {
     return mon.analyser.dominant(ms);
   },
 };
-
-(async () => {
-  const r = await api('GET', '/api/v1/me').catch(() => null);
-  if (r && r.ok && r.data && ['supervisor', 'admin'].includes(r.data.user?.role)) {
-    board.me = r.data.user;
-    showBoard();
-  } else {
-    showLogin();
-  }
-})();
