@@ -47,6 +47,7 @@ var (
 	CauseCallerHangup   = &Cause{Name: "caller-hangup", Q850: 16, Side: SideCaller}
 	CauseNormal         = &Cause{Name: "normal-clearing", Q850: 16, Side: SideSystem}
 	CauseFlowHangup     = &Cause{Name: "flow-hangup", Q850: 16, Side: SideSystem}
+	CauseAgentHangup    = &Cause{Name: "agent-hangup", Q850: 16, Side: SideAgent}
 	CauseCancelled      = &Cause{Name: "caller-cancel", SIPCode: 487, Reason: "Request Terminated", Q850: 16, Side: SideCaller}
 	CauseRTPTimeout     = &Cause{Name: "rtp-timeout", Q850: 41, Side: SideSystem}
 	CauseACKTimeout     = &Cause{Name: "ack-timeout", Q850: 41, Side: SideSystem}

@@ -207,6 +207,7 @@ type Result struct {
 	Cause        string // EndHangup: the hangup cause
 	Queue        string // EndQueue: the queue name
 	CallerHungUp bool   // the caller was gone when the flow ended
+	AgentHungUp  bool   // EndQueue: the agent ended the conversation (a survey may have followed)
 	Step         string // last step run
 	Steps        int    // steps run, the loop guard's count
 	Vars         map[string]string
@@ -713,6 +714,7 @@ func (r *runner) acdQueue(s *Step) (string, *Result, error) {
 			return "", nil, fmt.Errorf("survey: %w", err)
 		}
 		inQueue.CallerHungUp = r.ctx.Err() != nil
+		inQueue.AgentHungUp = res.AgentHungUp
 		return "", inQueue, nil
 	case QueueExit, QueueRejected:
 		next := res.Step

@@ -16,6 +16,7 @@ const (
 	HangupCaller = "caller"
 	HangupSystem = "system"
 	HangupAgent  = "agent"
+	HangupCallee = "callee" // the far end of a call we placed
 )
 
 // CallStart is what the call path knows when an INVITE is accepted.
@@ -44,7 +45,7 @@ type CallEnd struct {
 	AnsweredAt      *time.Time // nil keeps what CallAnswered recorded
 	EndedAt         time.Time  // zero means "when enqueued"
 	HangupCause     string
-	HangupSide      string // HangupCaller, HangupSystem or HangupAgent
+	HangupSide      string // HangupCaller, HangupSystem, HangupAgent or HangupCallee
 	SIPCode         int
 	PacketsSent     uint64
 	PacketsReceived uint64

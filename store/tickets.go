@@ -140,6 +140,7 @@ type Ticket struct {
 	AssigneeName     string     `json:"assignee_name"`
 	Team             string     `json:"team"`
 	CallID           *uuid.UUID `json:"call_id"`
+	ChatID           *uuid.UUID `json:"chat_id"`
 	CreatedByID      *uuid.UUID `json:"created_by_id"`
 	CreatedBy        string     `json:"created_by"`
 	CreatedAt        time.Time  `json:"created_at"`
@@ -208,6 +209,7 @@ type NewTicket struct {
 	AssigneeID     *uuid.UUID
 	Team           string
 	CallID         *uuid.UUID
+	ChatID         *uuid.UUID // the web chat it was opened from
 	Actor          TicketActor
 	At             time.Time // zero: now
 }
@@ -242,6 +244,7 @@ type TicketFilter struct {
 	Customer   string // part of the customer's number
 	Query      string // part of the subject or description, or a ref like T-1001
 	CallID     *uuid.UUID
+	ChatID     *uuid.UUID
 	Overdue    bool
 	Now        time.Time // for Overdue; zero: now
 	Sort       string    // "updated" (default, newest first) or "due" (soonest first)
@@ -269,7 +272,7 @@ func validateSubject(s string) error {
 }
 
 const ticketColumns = `t.id, t.tenant_id, t.number, t.subject, t.description, t.category, t.priority, t.status,
-	t.customer_number, t.assignee_id, coalesce(a.username, ''), coalesce(a.display_name, ''), t.team, t.call_id,
+	t.customer_number, t.assignee_id, coalesce(a.username, ''), coalesce(a.display_name, ''), t.team, t.call_id, t.chat_id,
 	t.created_by, coalesce(c.username, ''), t.created_at, t.updated_at, t.due_at, t.resolved_at`
 
 const ticketFrom = ` FROM tickets t
@@ -279,7 +282,7 @@ const ticketFrom = ` FROM tickets t
 func scanTicket(row pgx.Row, now time.Time) (*Ticket, error) {
 	var t Ticket
 	if err := row.Scan(&t.ID, &t.TenantID, &t.Number, &t.Subject, &t.Description, &t.Category, &t.Priority, &t.Status,
-		&t.CustomerNumber, &t.AssigneeID, &t.AssigneeUsername, &t.AssigneeName, &t.Team, &t.CallID,
+		&t.CustomerNumber, &t.AssigneeID, &t.AssigneeUsername, &t.AssigneeName, &t.Team, &t.CallID, &t.ChatID,
 		&t.CreatedByID, &t.CreatedBy, &t.CreatedAt, &t.UpdatedAt, &t.DueAt, &t.ResolvedAt); err != nil {
 		return nil, err
 	}
@@ -439,10 +442,10 @@ func (s *Store) CreateTicket(ctx context.Context, nt NewTicket) (_ *Ticket, err 
 	}
 	var id uuid.UUID
 	if err := tx.QueryRow(ctx, `INSERT INTO tickets (tenant_id, number, subject, description, category, priority,
-			customer_number, assignee_id, team, call_id, created_by, created_at, updated_at, due_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13) RETURNING id`,
+			customer_number, assignee_id, team, call_id, chat_id, created_by, created_at, updated_at, due_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $14, $11, $12, $12, $13) RETURNING id`,
 		nt.TenantID, number, nt.Subject, nt.Description, nt.Category, nt.Priority, nt.CustomerNumber,
-		nt.AssigneeID, nt.Team, nt.CallID, nt.Actor.id(), at, at.Add(sla)).Scan(&id); err != nil {
+		nt.AssigneeID, nt.Team, nt.CallID, nt.Actor.id(), at, at.Add(sla), nt.ChatID).Scan(&id); err != nil {
 		return nil, fmt.Errorf("store: %s: %w", what, ticketFK(err))
 	}
 	if err := addTicketEvents(ctx, tx, nt.TenantID, id, nt.Actor, at, []TicketEvent{
@@ -542,9 +545,10 @@ func (s *Store) ListTickets(ctx context.Context, tenantID string, f TicketFilter
 		AND ($7 = '' OR strpos(t.customer_number, $7) > 0)
 		AND ($8 = '' OR strpos(lower(t.subject), lower($8)) > 0 OR strpos(lower(t.description), lower($8)) > 0 OR t.number = $9)
 		AND ($10::uuid IS NULL OR t.call_id = $10)
-		AND (NOT $11 OR (t.status IN ('new', 'open', 'pending') AND t.due_at < $12))`
+		AND (NOT $11 OR (t.status IN ('new', 'open', 'pending') AND t.due_at < $12))
+		AND ($13::uuid IS NULL OR t.chat_id = $13)`
 	args := []any{tenantID, statuses, f.Priority, f.AssigneeID, f.Unassigned, strings.TrimSpace(f.Team),
-		strings.TrimSpace(f.Customer), strings.TrimSpace(f.Query), ref, f.CallID, f.Overdue, now}
+		strings.TrimSpace(f.Customer), strings.TrimSpace(f.Query), ref, f.CallID, f.Overdue, now, f.ChatID}
 	order := " ORDER BY t.updated_at DESC, t.id"
 	if f.Sort == "due" {
 		order = " ORDER BY t.due_at, t.id"

@@ -514,8 +514,11 @@ func (r *Registry) run(t *Tenant, flow *ivr.Flow, c *call.Call) {
 		c.Hangup(call.CauseFlowError)
 		return
 	}
-	if res.Reason == ivr.EndHangup {
+	switch {
+	case res.Reason == ivr.EndHangup:
 		c.Hangup(flowCause(res.Cause))
+	case res.AgentHungUp && !res.CallerHungUp:
+		c.Hangup(call.CauseAgentHangup) // the CDR says who ended the conversation
 	}
 }
 

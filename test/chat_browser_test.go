@@ -18,7 +18,9 @@ import (
 // a tab with the transcript, the markup shown as text in both pages and
 // never run; her reply reaches the visitor; a 1 MB message is refused by
 // the widget and, sent past it, by the server. PostgreSQL then holds the
-// chat's row and every line of it.
+// chat's row and every line of it. Then alice clicks "Create ticket" in the
+// chat's tab: the form comes prefilled from the chat, and the ticket she
+// submits is stored linked to the chat, whose transcript it shows as text.
 func TestChatBrowser(t *testing.T) {
 	chromium := needBrowser(t)
 	// The company's site, on its own origin; it learns Hotline's address
@@ -97,6 +99,8 @@ func TestChatBrowser(t *testing.T) {
 		!strings.Contains(all, "visitor: "+markup) || !strings.Contains(all, "agent: "+reply) {
 		t.Errorf("chat messages in PostgreSQL: %v\n%s", count, all)
 	}
+	checkChatTicket(t, srv, events, id.ID, markup)
+
 	var timing struct{ Ms int64 }
 	decodeEvent(t, events, "timing", &timing)
 	t.Logf("the browser flow took %d ms", timing.Ms)

@@ -159,6 +159,7 @@ type createTicketRequest struct {
 	Assignee       string `json:"assignee"`
 	Team           string `json:"team"`
 	CallID         string `json:"call_id"`
+	ChatID         string `json:"chat_id"`
 }
 
 func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) {
@@ -180,6 +181,29 @@ func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		nt.CallID = &id
+	}
+	if v := strings.TrimSpace(req.ChatID); v != "" {
+		id, err := uuid.Parse(v)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "chat_id must be a chat's UUID")
+			return
+		}
+		// Unlike a call's CDR, a chat's row is written as the chat starts,
+		// well before an agent has it, so the link is checked now, in the
+		// caller's tenant: another tenant's chat is no chat at all.
+		cs := s.ticketChats(ts)
+		if cs == nil {
+			writeError(w, http.StatusServiceUnavailable, "chats are not available on this server")
+			return
+		}
+		if _, _, err := cs.GetChat(r.Context(), p.TenantID, id); errors.Is(err, store.ErrNotFound) {
+			writeError(w, http.StatusBadRequest, "no such chat")
+			return
+		} else if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		nt.ChatID = &id
 	}
 	var err error
 	if nt.AssigneeID, err = resolveAssignee(r.Context(), ts, p.TenantID, req.Assignee); err != nil {
@@ -274,6 +298,14 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) {
 		}
 		f.CallID = &id
 	}
+	if v := q.Get("chat"); v != "" {
+		id, err := uuid.Parse(v)
+		if err != nil {
+			bad("chat must be a chat's UUID")
+			return
+		}
+		f.ChatID = &id
+	}
 	switch f.Sort = q.Get("sort"); f.Sort {
 	case "", "updated", "due":
 	default:
@@ -318,6 +350,28 @@ type ticketCallView struct {
 	HangupCause string     `json:"hangup_cause,omitempty"`
 }
 
+// ticketChatView is the linked chat as a ticket shows it: enough to name
+// it, and where its transcript is.
+type ticketChatView struct {
+	ID        uuid.UUID  `json:"id"`
+	URL       string     `json:"url"`
+	Channel   string     `json:"channel"`
+	Visitor   string     `json:"visitor"`
+	Messages  int        `json:"messages"`
+	StartedAt time.Time  `json:"started_at"`
+	EndedAt   *time.Time `json:"ended_at,omitempty"`
+}
+
+// ticketChats is where ticket routes look chats up: the ticket store when
+// it reads chats too (*store.Store does), else the call store.
+func (s *Server) ticketChats(ts TicketStore) ChatStore {
+	if cs, ok := ts.(ChatStore); ok {
+		return cs
+	}
+	cs, _ := s.Calls.(ChatStore)
+	return cs
+}
+
 type ticketRecordingView struct {
 	URL        string `json:"url"`
 	MetaURL    string `json:"meta_url"`
@@ -341,7 +395,7 @@ func (s *Server) getTicket(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	out := map[string]any{"ticket": t, "comments": comments, "events": events, "call": nil, "recording": nil,
+	out := map[string]any{"ticket": t, "comments": comments, "events": events, "call": nil, "recording": nil, "chat": nil,
 		"permissions": map[string]bool{
 			"change": mayChange(p, t),
 			"reopen": p.Has(auth.RoleSupervisor),
@@ -368,6 +422,20 @@ func (s *Server) getTicket(w http.ResponseWriter, r *http.Request) {
 		case err != nil && !errors.Is(err, store.ErrNotFound):
 			s.serverError(w, r, err)
 			return
+		}
+	}
+	// The linked chat, tenant-scoped like the call.
+	if t.ChatID != nil {
+		if cs := s.ticketChats(ts); cs != nil {
+			c, msgs, err := cs.GetChat(ctx, p.TenantID, *t.ChatID)
+			switch {
+			case err == nil:
+				out["chat"] = ticketChatView{ID: c.ID, URL: "/api/v1/chats/" + c.ID.String(), Channel: c.Channel, Visitor: c.Visitor,
+					Messages: len(msgs), StartedAt: c.StartedAt.UTC(), EndedAt: c.EndedAt}
+			case !errors.Is(err, store.ErrNotFound):
+				s.serverError(w, r, err)
+				return
+			}
 		}
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -522,7 +590,7 @@ func openAPITicketSchemas() map[string]any {
 			"category": str, "priority": map[string]any{"type": "string", "enum": store.TicketPriorities()},
 			"status": map[string]any{"type": "string", "enum": store.TicketStatuses()}, "customer_number": str,
 			"assignee_id": id(), "assignee": map[string]any{"type": "string", "description": "username; empty: nobody"}, "assignee_name": str,
-			"team": str, "call_id": id(), "created_by_id": id(), "created_by": str,
+			"team": str, "call_id": id(), "chat_id": id(), "created_by_id": id(), "created_by": str,
 			"created_at": ts("when created"), "updated_at": ts("last change or comment"), "due_at": ts("created_at + the tenant's SLA for the priority"),
 			"resolved_at": ts("when resolved (kept when closed, cleared on reopen)"), "overdue": map[string]any{"type": "boolean", "description": "new, open or pending past due_at"},
 		}),
@@ -574,11 +642,12 @@ func openAPITickets() map[string]any {
 					"assignee":        map[string]any{"type": "string", "description": "username or user id of the tenant"},
 					"team":            map[string]any{"type": "string", "maxLength": store.MaxTicketTeam},
 					"call_id":         map[string]any{"type": "string", "format": "uuid", "description": "the call the ticket is about"},
+					"chat_id":         map[string]any{"type": "string", "format": "uuid", "description": "the web chat the ticket is about (a chat of the caller's tenant)"},
 				},
 			}}}},
 			"responses": map[string]any{
 				"201": okJSON("created", objectOf(map[string]any{"ticket": ticketRef("Ticket")})),
-				"400": errorResponse("malformed JSON, empty or too long subject, description over 10,000 characters, unknown priority or assignee"),
+				"400": errorResponse("malformed JSON, empty or too long subject, description over 10,000 characters, unknown priority or assignee, malformed call_id or chat_id, no such chat"),
 			},
 		}),
 		"get": secured(map[string]any{
@@ -592,6 +661,7 @@ func openAPITickets() map[string]any {
 				q("customer", "part of the customer's number", apiType("string")),
 				q("team", "", apiType("string")),
 				q("call", "tickets of this call", map[string]any{"type": "string", "format": "uuid"}),
+				q("chat", "tickets of this chat", map[string]any{"type": "string", "format": "uuid"}),
 				q("overdue", "true: new, open or pending past their due time", apiType("boolean")),
 				q("sort", "updated (default) or due", map[string]any{"type": "string", "enum": []string{"updated", "due"}}),
 				q("limit", "", map[string]any{"type": "integer", "minimum": 1, "maximum": 200, "default": 50}),
@@ -612,7 +682,7 @@ func openAPITickets() map[string]any {
 func openAPITicket() map[string]any {
 	return map[string]any{
 		"get": secured(map[string]any{
-			"summary":    "One ticket with its comments, audit trail and linked call (and its recording, when there is one)",
+			"summary":    "One ticket with its comments, audit trail and linked call (and its recording, when there is one) or chat",
 			"parameters": []any{ticketIDParam()},
 			"responses": map[string]any{
 				"200": okJSON("the ticket", objectOf(map[string]any{
@@ -625,6 +695,9 @@ func openAPITicket() map[string]any {
 						"duration_ms": apiType("integer"), "hangup_cause": apiType("string")}},
 					"recording": map[string]any{"type": []string{"object", "null"}, "properties": map[string]any{
 						"url": apiType("string"), "meta_url": apiType("string"), "status": apiType("string"), "duration_ms": apiType("integer")}},
+					"chat": map[string]any{"type": []string{"object", "null"}, "description": "the linked chat; url is its transcript", "properties": map[string]any{
+						"id": apiType("string"), "url": apiType("string"), "channel": apiType("string"), "visitor": apiType("string"),
+						"messages": apiType("integer"), "started_at": apiType("string"), "ended_at": apiType("string")}},
 					"permissions": objectOf(map[string]any{"change": apiType("boolean"), "reopen": apiType("boolean")}),
 				})),
 				"404": errorResponse("no such ticket in the caller's tenant"),

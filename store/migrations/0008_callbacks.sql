@@ -45,3 +45,9 @@ ALTER TABLE calls ADD CONSTRAINT calls_direction_check
 -- Outbound calls are placed by an agent (click to call) or for a callback.
 ALTER TABLE calls ADD COLUMN agent_id text NOT NULL DEFAULT '';
 ALTER TABLE calls ADD COLUMN queue text NOT NULL DEFAULT '';
+
+-- Calls we place end on the far end's BYE too: that side is the callee
+-- (call.SideCallee), which a caller-only list refused, losing the CDR's end.
+ALTER TABLE calls DROP CONSTRAINT IF EXISTS calls_hangup_side_check;
+ALTER TABLE calls ADD CONSTRAINT calls_hangup_side_check
+    CHECK (hangup_side IN ('caller', 'system', 'agent', 'callee'));

@@ -10,7 +10,12 @@
 //     no <img> appears), and she replies; the visitor sees the reply;
 //   - the visitor pastes a 1 MB message: the widget refuses it with an
 //     error; the same message sent raw on the socket is refused by the
-//     server, which closes the chat with 1009 and the widget says so.
+//     server, which closes the chat with 1009 and the widget says so;
+//   - alice clicks "Create ticket" in the chat's tab: the Tickets form
+//     opens prefilled from the chat (subject = the visitor's first line,
+//     description = the visitor's lines, customer = the visitor); she
+//     submits it, and the ticket view's "Chat transcript" shows the chat
+//     as text.
 // test/chat_browser_test.go runs it; it prints "@@event json" lines.
 //
 // Environment: HOTLINE_URL (the server), HOST_URL (the company page),
@@ -127,6 +132,30 @@ async function run(browser, logs) {
   const serverError = await visitor.locator('#hotline-chat-error').textContent();
   await waitFor(agent, () => [...window.hotlineChats.chats.values()][0]?.ended, null, 'the chat ended on the agent page');
   emit('big', { widget: widgetError, server: serverError });
+
+  // ---- a ticket from the chat ----
+  await agent.locator('#chats .chat-panel:not([hidden]) .chat-ticket').click();
+  await waitFor(agent, () => !document.getElementById('ticket-create').hidden, null, 'the ticket form');
+  const form = await agent.evaluate(() => ({
+    subject: document.getElementById('tc-subject').value,
+    description: document.getElementById('tc-description').value,
+    customer: document.getElementById('tc-customer').value,
+    link: document.getElementById('tc-call').textContent,
+  }));
+  emit('ticket_form', form);
+  await agent.locator('#ticket-create button[type=submit]').click();
+  await waitFor(agent, () => window.hotlineTickets.current && window.hotlineTickets.current.chat_id, null, 'the new ticket shown');
+  await agent.locator('#tv-chat-summary').click();
+  await waitFor(agent, () => document.getElementById('tv-chat').dataset.loaded === 'yes', null, 'the chat transcript in the ticket');
+  const ticketView = await agent.evaluate(() => ({
+    ticket: window.hotlineTickets.current,
+    summary: document.getElementById('tv-chat-summary').textContent,
+    lines: [...document.querySelectorAll('#tv-chat-log li')].map((li) => li.textContent),
+    pwned: window.pwned ?? null,
+    elements: document.querySelectorAll('#tickets img, #tickets script, #tickets b').length,
+  }));
+  emit('ticket', ticketView);
+  await agent.screenshot({ path: path.join(outDir, 'chat-ticket.png'), fullPage: true });
   emit('chat_id', { id: await agent.evaluate(() => [...window.hotlineChats.chats.keys()][0]) });
   emit('timing', { ms: Date.now() - t0 });
 }

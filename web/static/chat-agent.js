@@ -23,6 +23,22 @@ function hhmm(at) {
 // scrollSoon scrolls a transcript to its end once per frame: reading
 // scrollHeight after every line would lay the page out for each.
 const toScroll = new Set();
+// ticketDraft is what a chat's "Create ticket" prefills: the subject from
+// the visitor's first line (cut at a word near 80 characters), the last
+// few visitor lines as the description, the visitor as the customer.
+export function ticketDraft(c) {
+  const said = c.lines.filter((l) => l.sender === 'visitor' && l.text.trim()).map((l) => l.text.trim());
+  let subject = (said[0] || `Chat with ${c.visitor || 'a visitor'}`).replace(/\s+/g, ' ');
+  if (subject.length > 80) {
+    const cut = subject.lastIndexOf(' ', 79);
+    subject = `${subject.slice(0, cut > 40 ? cut : 79)}…`;
+  }
+  return {
+    id: c.id, visitor: c.visitor || '', channel: c.channel || '', subject,
+    description: said.slice(-5).join('\n'),
+  };
+}
+
 function scrollSoon(c) {
   if (toScroll.size === 0) {
     requestAnimationFrame(() => {
@@ -105,7 +121,15 @@ export function initChats() {
     c.reply = el('textarea', { className: 'chat-reply', rows: 2, placeholder: 'Reply…' }, [], { 'aria-label': 'Reply' });
     c.send = el('button', { type: 'submit', className: 'primary', textContent: 'Send' });
     c.close = el('button', { type: 'button', className: 'chat-close', textContent: 'Close chat' });
-    const form = el('form', { className: 'chat-form' }, [c.reply, c.send, c.close]);
+    // Opens the Tickets panel's form prefilled from this chat (tickets.js);
+    // it works after the chat ended too, as wrap-up.
+    c.ticket = el('button', { type: 'button', className: 'chat-ticket', textContent: 'Create ticket' });
+    c.ticket.addEventListener('click', () => {
+      const t = window.hotlineTickets;
+      if (!t || !t.createFromChat) { showError('Tickets are not available.'); return; }
+      t.createFromChat(ticketDraft(c));
+    });
+    const form = el('form', { className: 'chat-form' }, [c.reply, c.send, c.close, c.ticket]);
     form.addEventListener('submit', (e) => {
       e.preventDefault();
       const text = c.reply.value.trim();

@@ -107,12 +107,17 @@ export function initTickets(ctx) {
   ]);
   cPriority.value = 'normal';
   let createCall = null;
+  let createChat = null;
 
   // Ticket view.
   const vTitle = el('h3', { id: 'tv-title' });
   const vFacts = el('dl', { id: 'tv-facts', className: 'facts' });
   const vDesc = el('p', { id: 'tv-description', className: 'ticket-desc' });
   const vCall = el('p', { id: 'tv-call', className: 'small' });
+  // The linked chat's transcript, fetched when first opened.
+  const vChatSummary = el('summary', { id: 'tv-chat-summary', textContent: 'Chat transcript' });
+  const vChatLog = el('ol', { id: 'tv-chat-log', className: 'ticket-chat-log small' });
+  const vChat = el('details', { id: 'tv-chat', className: 'ticket-chat', hidden: true }, [vChatSummary, vChatLog]);
   const vNote = el('p', { id: 'tv-note', className: 'muted small' });
   const uStatus = options(el('select', { id: 'tu-status' }), STATUSES);
   const uPriority = options(el('select', { id: 'tu-priority' }), PRIORITIES);
@@ -132,7 +137,7 @@ export function initTickets(ctx) {
   const vHistory = el('ol', { id: 'tv-history', className: 'ticket-history small' });
   const view = el('article', { id: 'ticket-view', className: 'ticket-view', hidden: true }, [
     el('div', { className: 'ticket-view-head' }, [vTitle, el('button', { type: 'button', id: 'tv-close', className: 'link', textContent: 'Back to the list' })]),
-    vFacts, vDesc, vCall, vNote, update,
+    vFacts, vDesc, vCall, vChat, vNote, update,
     el('h4', { textContent: 'Comments' }), vComments, comment,
     el('details', {}, [el('summary', { textContent: 'History' }), vHistory]),
   ]);
@@ -208,14 +213,26 @@ export function initTickets(ctx) {
   more.addEventListener('click', () => loadList(true));
 
   // ---- create ----
-  function openCreate(call) {
-    createCall = call && call.id ? call : null;
+  // openCreate opens the form, prefilled from a call ({id, caller}) or,
+  // when chat is given, from a chat ({id, visitor, channel, subject,
+  // description}) instead.
+  function openCreate(call, chat) {
+    createChat = chat && chat.id ? chat : null;
+    createCall = !createChat && call && call.id ? call : null;
     create.reset();
     cPriority.value = 'normal';
     cError.textContent = '';
     cCustomer.value = createCall && createCall.caller && createCall.caller !== 'unknown' ? createCall.caller : '';
     cCall.textContent = createCall ? `Linked to the call with ${createCall.caller || 'the caller'} (${createCall.id})` : '';
     cCall.dataset.call = createCall ? createCall.id : '';
+    cCall.dataset.chat = createChat ? createChat.id : '';
+    if (createChat) {
+      cSubject.value = String(createChat.subject || '').slice(0, 200);
+      cDesc.value = String(createChat.description || '').slice(0, 10000);
+      cCustomer.value = String(createChat.visitor || '').slice(0, 64);
+      const via = createChat.channel && createChat.channel !== 'web' ? ` on ${createChat.channel}` : '';
+      cCall.textContent = `Linked to the chat with ${createChat.visitor || 'the visitor'}${via} (${createChat.id})`;
+    }
     view.hidden = true;
     create.hidden = false;
     create.scrollIntoView({ block: 'nearest' });
@@ -236,6 +253,7 @@ export function initTickets(ctx) {
       customer_number: cCustomer.value, assignee: cAssignee.value.trim(), team: cTeam.value,
     };
     if (createCall) body.call_id = createCall.id;
+    if (createChat) body.chat_id = createChat.id;
     const r = await api('POST', '/api/v1/tickets', body);
     state.lastStatus = r.status;
     if (!r.ok) {
@@ -279,7 +297,8 @@ export function initTickets(ctx) {
     vFacts.replaceChildren(
       ...fact('Status', t.status), ...fact('Priority', t.priority),
       ...fact('Assignee', t.assignee_name || t.assignee), ...fact('Team', t.team),
-      ...fact('Customer', t.customer_number, t.customer_number && ctx.callButton ? ctx.callButton(t.customer_number) : null),
+      // A chat's customer is the visitor's name: no number to call back.
+      ...fact('Customer', t.customer_number, /^\+?[\d\s().-]{3,}$/.test(t.customer_number) && ctx.callButton ? ctx.callButton(t.customer_number) : null),
       ...fact('Category', t.category),
       ...fact('Due', fmtTime(t.due_at), overdue), ...fact('Created', `${fmtTime(t.created_at)} by ${t.created_by || 'someone'}`),
       ...(t.resolved_at ? fact('Resolved', fmtTime(t.resolved_at)) : []),
@@ -297,6 +316,7 @@ export function initTickets(ctx) {
       vCall.append(' · ', el('a', { href: d.recording.url, textContent: 'Play recording', target: '_blank', rel: 'noopener' }));
     }
     vCall.hidden = !vCall.childNodes.length;
+    showChat(d, t);
     const can = d.permissions && d.permissions.change;
     vNote.textContent = can ? '' : 'Assigned to someone else: only they or a supervisor can change it or comment.';
     for (const f of [update, comment]) {
@@ -313,6 +333,39 @@ export function initTickets(ctx) {
     vHistory.replaceChildren(...(d.events || []).map((e) => el('li', { textContent: describeEvent(e) })));
     state.views++;
   }
+
+  function showChat(d, t) {
+    vChat.open = false;
+    vChatLog.replaceChildren();
+    vChat.dataset.loaded = '';
+    vChat.hidden = !t.chat_id;
+    if (!t.chat_id) return;
+    const c = d.chat;
+    vChatSummary.textContent = c
+      ? `Chat transcript: ${c.visitor || 'visitor'}${c.channel && c.channel !== 'web' ? ' on ' + c.channel : ''}, ${fmtTime(c.started_at)}, ${c.messages} message${c.messages === 1 ? '' : 's'}`
+      : `Chat transcript (chat ${t.chat_id} is gone)`;
+    vChat.dataset.url = c ? c.url : '';
+  }
+
+  // The transcript is read on first opening: a ticket is mostly viewed
+  // without it.
+  vChat.addEventListener('toggle', async () => {
+    if (!vChat.open || vChat.dataset.loaded || !vChat.dataset.url) return;
+    vChat.dataset.loaded = 'loading';
+    const r = await api('GET', vChat.dataset.url);
+    if (!r.ok) {
+      vChat.dataset.loaded = '';
+      vChatLog.replaceChildren(el('li', { className: 'muted', textContent: r.status === 404
+        ? 'Only the agent who had the chat, or a supervisor, can read it.' : `Could not load the chat (${r.status}).` }));
+      return;
+    }
+    vChatLog.replaceChildren(...(r.data.messages || []).map((m) => el('li', { className: `chat-${m.sender}` }, [
+      el('span', { className: 'muted', textContent: `${fmtTime(m.at)} ${m.sender}: ` }),
+      el('span', { textContent: m.body }),
+    ])));
+    if (!vChatLog.children.length) vChatLog.append(el('li', { className: 'muted', textContent: 'No messages.' }));
+    vChat.dataset.loaded = 'yes';
+  });
 
   function describeEvent(e) {
     const who = e.actor || 'someone';
@@ -397,6 +450,9 @@ export function initTickets(ctx) {
     // What the call and wrap-up panels' "Create ticket" buttons do, for
     // tests that have no call on the line.
     createFrom: (call) => openCreate(call),
+    // What a chat tab's "Create ticket" button does (chat-agent.js):
+    // {id, visitor, channel, subject, description}.
+    createFromChat: (chat) => openCreate(null, chat),
   };
 
   return {

@@ -1,0 +1,168 @@
+// Region routing on the agent page (docs/flows.md, "Regions"): headless
+// Chromium (Debian's) signs in as demo/bob, who serves the west and
+// europe regions, and goes Available; a caller from +1415 (west) is
+// offered to him although alice, who joined first, is available too. The
+// offer card shows the caller's region, the answered call's title shows
+// it after the caller, and the page hears the caller's 440 Hz tone.
+// test/region_browser_test.go runs it; it prints "@@event json" lines on
+// stdout (the last one "done" or "fail").
+//
+// The two sides pace each other with files in OUT_DIR: this script
+// writes page-NAME when it reaches a step, and waits for go-NAME from the
+// Go side:
+//   page-available   bob is Available (the Go side may call now)
+//   page-talking     the call is connected and the page hears the caller
+//   go-hangup        the Go side has checked what the caller hears: hang up
+//   go-abort         the Go side failed: stop
+//
+// Environment:
+//   HOTLINE_URL   the server's http://127.0.0.1:PORT (required)
+//   OUT_DIR       where the steps, tone WAV, screenshots and the page log go (required)
+//   CHROMIUM      the browser (default /usr/bin/chromium)
+//   AGENT_USER, AGENT_PASSWORD   (default bob / bob-demo)
+//   TONE_HZ       the agent's microphone tone (default 1000)
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { emit, launch, log, signIn, waitFor as waitForPage } from './lib.mjs';
+
+const base = process.env.HOTLINE_URL;
+const outDir = process.env.OUT_DIR;
+if (!base || !outDir) {
+  console.error('HOTLINE_URL and OUT_DIR must be set');
+  process.exit(2);
+}
+fs.mkdirSync(outDir, { recursive: true });
+const user = process.env.AGENT_USER || 'bob';
+const password = process.env.AGENT_PASSWORD || 'bob-demo';
+const toneHz = Number(process.env.TONE_HZ || 1000);
+
+// ---- pacing with the Go side ----
+
+function reached(step) {
+  fs.writeFileSync(path.join(outDir, `page-${step}`), new Date().toISOString());
+}
+
+async function goSays(step, timeoutMs = 60000) {
+  const file = path.join(outDir, `go-${step}`);
+  for (const end = Date.now() + timeoutMs; Date.now() < end;) {
+    if (fs.existsSync(file)) return;
+    if (fs.existsSync(path.join(outDir, 'go-abort'))) throw new Error(`aborted by the Go side waiting for ${step}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the Go side did not say ${step} within ${timeoutMs} ms`);
+}
+
+// ---- the microphone: a tone WAV Chromium loops ----
+
+function toneWAV(file, hz, seconds = 10, rate = 48000) {
+  const n = seconds * rate;
+  const buf = Buffer.alloc(44 + 2 * n);
+  buf.write('RIFF', 0);
+  buf.writeUInt32LE(36 + 2 * n, 4);
+  buf.write('WAVEfmt ', 8);
+  buf.writeUInt32LE(16, 16);
+  buf.writeUInt16LE(1, 20);
+  buf.writeUInt16LE(1, 22);
+  buf.writeUInt32LE(rate, 24);
+  buf.writeUInt32LE(rate * 2, 28);
+  buf.writeUInt16LE(2, 32);
+  buf.writeUInt16LE(16, 34);
+  buf.write('data', 36);
+  buf.writeUInt32LE(2 * n, 40);
+  for (let i = 0; i < n; i++) {
+    buf.writeInt16LE(Math.round(0.4 * 32767 * Math.sin((2 * Math.PI * hz * i) / rate)), 44 + 2 * i);
+  }
+  fs.writeFileSync(file, buf);
+}
+
+function waitFor(page, fn, arg, what, timeout = 20000) {
+  return waitForPage(page, fn, arg, what, timeout, () => ({
+    state: window.hotlineTest?.state, call: window.hotlineTest?.call,
+    received: window.hotlineTest?.received.slice(-6), errors: document.getElementById('errors')?.innerText,
+  }));
+}
+
+// hearsTone waits (up to timeoutMs) until the remote audio's dominant
+// frequency is within 15 Hz of hz, and returns the last measurement.
+async function hearsTone(page, hz, timeoutMs = 10000) {
+  let heard = 0;
+  for (const end = Date.now() + timeoutMs; Date.now() < end;) {
+    heard = await page.evaluate(() => window.hotlineTest.dominantFrequency(1000));
+    if (Math.abs(heard - hz) <= 15) break;
+  }
+  return heard;
+}
+
+async function main() {
+  const wav = path.join(outDir, `tone-${toneHz}-region.wav`);
+  toneWAV(wav, toneHz);
+  const browser = await launch([
+    '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+    `--use-file-for-fake-audio-capture=${wav}`, '--autoplay-policy=no-user-gesture-required',
+  ]);
+  // go-abort ends the script whatever it is waiting for, closing Chromium.
+  const abortWatch = setInterval(() => {
+    if (!fs.existsSync(path.join(outDir, 'go-abort'))) return;
+    clearInterval(abortWatch);
+    emit('fail', { error: 'aborted by the Go side' });
+    browser.close().finally(() => process.exit(1));
+  }, 200);
+  const pageLog = fs.createWriteStream(path.join(outDir, 'page-region.log'));
+  try {
+    const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+    const page = await context.newPage();
+    page.on('console', (m) => pageLog.write(`console.${m.type()}: ${m.text()}\n`));
+    page.on('pageerror', (e) => { pageLog.write(`pageerror: ${e.message}\n`); log('page error:', e.message); });
+
+    await signIn(page, base + '/', 'demo', user, password);
+    await waitFor(page, () => window.hotlineTest && window.hotlineTest.connected
+      && window.hotlineTest.received.some((m) => m.type === 'hello'), null, 'the hello message');
+    await page.getByLabel('Available').check();
+    await waitFor(page, () => window.hotlineTest.state === 'available', null, 'state available');
+    reached('available');
+    emit('available');
+
+    // The west caller's offer: the card has a Region row.
+    await waitFor(page, () => !document.getElementById('offer-panel').hidden, null, 'the offer card', 45000);
+    const offer = await page.evaluate(() => ({
+      last: window.hotlineTest.lastOffer,
+      shown: document.getElementById('offer-caller').textContent,
+      queue: document.getElementById('offer-queue').textContent,
+      region: document.getElementById('offer-region')?.textContent ?? null,
+      label: document.getElementById('offer-region')?.previousElementSibling?.textContent ?? null,
+    }));
+    await page.screenshot({ path: path.join(outDir, 'region-offer.png') });
+    emit('offer', offer);
+
+    await page.getByRole('button', { name: 'Answer' }).click();
+    await waitFor(page, () => window.hotlineTest.call && window.hotlineTest.call.connected, null, 'the call to connect', 30000);
+    const heard = await hearsTone(page, 440);
+    const call = await page.evaluate(() => ({
+      id: window.hotlineTest.call.id,
+      title: document.getElementById('call-title').textContent,
+      region: document.getElementById('call-region')?.textContent ?? null,
+    }));
+    await page.screenshot({ path: path.join(outDir, 'region-call.png') });
+    emit('talking', { heard, ...call, codec: await page.evaluate(() => window.hotlineTest.codec()) });
+    reached('talking');
+
+    await goSays('hangup');
+    await page.getByRole('button', { name: 'Hang up' }).click();
+    await waitFor(page, () => !document.getElementById('wrap-panel').hidden, null, 'the wrap-up panel');
+    await page.getByLabel('Resolved').check();
+    await page.getByRole('button', { name: 'Ready' }).click();
+    await waitFor(page, () => window.hotlineTest.state === 'available', null, 'state available after Ready');
+    emit('done', { sent: await page.evaluate(() => window.hotlineTest.sent.map((m) => m.type)) });
+  } finally {
+    clearInterval(abortWatch);
+    pageLog.end();
+    await browser.close();
+  }
+}
+
+main().then(() => process.exit(0), (err) => {
+  emit('fail', { error: err.message });
+  log(err.stack || err.message);
+  process.exit(1);
+});
