@@ -135,3 +135,44 @@ export function runMain(main) {
     process.exit(1);
   });
 }
+
+// pacer lets a script and its Go test take turns through files in outDir:
+// the script writes page-STEP when it reaches a step and waits for the Go
+// side's go-STEP (go-abort: the Go side failed, stop).
+export function pacer(outDir) {
+  return {
+    reached(step) {
+      fs.writeFileSync(path.join(outDir, `page-${step}`), new Date().toISOString());
+    },
+    async goSays(step, timeoutMs = 60000) {
+      const file = path.join(outDir, `go-${step}`);
+      for (const end = Date.now() + timeoutMs; Date.now() < end;) {
+        if (fs.existsSync(file)) return;
+        if (fs.existsSync(path.join(outDir, 'go-abort'))) throw new Error(`aborted by the Go side waiting for ${step}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`the Go side did not say ${step} within ${timeoutMs} ms`);
+    },
+  };
+}
+
+// agentWaitFor is waitFor on the agent page, describing its softphone
+// state (window.hotlineTest) when it times out.
+export function agentWaitFor(page, fn, arg, what, timeout = 20000) {
+  return waitFor(page, fn, arg, what, timeout, () => ({
+    state: window.hotlineTest?.state, call: window.hotlineTest?.call,
+    received: window.hotlineTest?.received.slice(-6), errors: document.getElementById('errors')?.innerText,
+  }));
+}
+
+// hearsTone waits (up to timeoutMs) until the agent page's remote audio
+// has its dominant frequency within 15 Hz of hz, and returns the last
+// measurement.
+export async function hearsTone(page, hz, timeoutMs = 10000) {
+  let heard = 0;
+  for (const end = Date.now() + timeoutMs; Date.now() < end;) {
+    heard = await page.evaluate(() => window.hotlineTest.dominantFrequency(1000));
+    if (Math.abs(heard - hz) <= 15) break;
+  }
+  return heard;
+}

@@ -24,7 +24,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { emit, launch, log, signIn, waitFor as waitForPage } from './lib.mjs';
+import { agentWaitFor, emit, hearsTone, launch, log, pacer, signIn, toneWAV } from './lib.mjs';
 
 const base = process.env.HOTLINE_URL;
 const outDir = process.env.OUT_DIR;
@@ -37,62 +37,8 @@ const user = process.env.AGENT_USER || 'bob';
 const password = process.env.AGENT_PASSWORD || 'bob-demo';
 const toneHz = Number(process.env.TONE_HZ || 1000);
 
-// ---- pacing with the Go side ----
-
-function reached(step) {
-  fs.writeFileSync(path.join(outDir, `page-${step}`), new Date().toISOString());
-}
-
-async function goSays(step, timeoutMs = 60000) {
-  const file = path.join(outDir, `go-${step}`);
-  for (const end = Date.now() + timeoutMs; Date.now() < end;) {
-    if (fs.existsSync(file)) return;
-    if (fs.existsSync(path.join(outDir, 'go-abort'))) throw new Error(`aborted by the Go side waiting for ${step}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`the Go side did not say ${step} within ${timeoutMs} ms`);
-}
-
-// ---- the microphone: a tone WAV Chromium loops ----
-
-function toneWAV(file, hz, seconds = 10, rate = 48000) {
-  const n = seconds * rate;
-  const buf = Buffer.alloc(44 + 2 * n);
-  buf.write('RIFF', 0);
-  buf.writeUInt32LE(36 + 2 * n, 4);
-  buf.write('WAVEfmt ', 8);
-  buf.writeUInt32LE(16, 16);
-  buf.writeUInt16LE(1, 20);
-  buf.writeUInt16LE(1, 22);
-  buf.writeUInt32LE(rate, 24);
-  buf.writeUInt32LE(rate * 2, 28);
-  buf.writeUInt16LE(2, 32);
-  buf.writeUInt16LE(16, 34);
-  buf.write('data', 36);
-  buf.writeUInt32LE(2 * n, 40);
-  for (let i = 0; i < n; i++) {
-    buf.writeInt16LE(Math.round(0.4 * 32767 * Math.sin((2 * Math.PI * hz * i) / rate)), 44 + 2 * i);
-  }
-  fs.writeFileSync(file, buf);
-}
-
-function waitFor(page, fn, arg, what, timeout = 20000) {
-  return waitForPage(page, fn, arg, what, timeout, () => ({
-    state: window.hotlineTest?.state, call: window.hotlineTest?.call,
-    received: window.hotlineTest?.received.slice(-6), errors: document.getElementById('errors')?.innerText,
-  }));
-}
-
-// hearsTone waits (up to timeoutMs) until the remote audio's dominant
-// frequency is within 15 Hz of hz, and returns the last measurement.
-async function hearsTone(page, hz, timeoutMs = 10000) {
-  let heard = 0;
-  for (const end = Date.now() + timeoutMs; Date.now() < end;) {
-    heard = await page.evaluate(() => window.hotlineTest.dominantFrequency(1000));
-    if (Math.abs(heard - hz) <= 15) break;
-  }
-  return heard;
-}
+const { reached, goSays } = pacer(outDir);
+const waitFor = agentWaitFor;
 
 async function main() {
   const wav = path.join(outDir, `tone-${toneHz}-region.wav`);
