@@ -187,26 +187,34 @@ func (r *Runtime) Dispose(ctx context.Context, id AgentID, callID, code, note st
 
 // QueueStats returns every queue's live figures, in configuration order.
 func (r *Runtime) QueueStats(ctx context.Context) ([]acd.QueueStats, error) {
-	var out []acd.QueueStats
+	out := make(chan []acd.QueueStats, 1) // not a captured slice: see Board
 	err := r.do(ctx, func(now time.Time) error {
+		var stats []acd.QueueStats
 		for _, q := range r.eng.Queues() {
 			s, err := r.eng.QueueStats(now, q)
 			if err != nil {
 				return err
 			}
-			out = append(out, s)
+			stats = append(stats, s)
 		}
+		out <- stats
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return <-out, nil
 }
 
 // Agents returns every known agent's view, by id.
 func (r *Runtime) Agents(ctx context.Context) ([]acd.AgentView, error) {
-	var out []acd.AgentView
+	out := make(chan []acd.AgentView, 1) // not a captured slice: see Board
 	err := r.do(ctx, func(time.Time) error {
-		out = r.eng.Agents(nil)
+		out <- r.eng.Agents(nil)
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return <-out, nil
 }

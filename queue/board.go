@@ -24,8 +24,12 @@ type BoardAgent struct {
 
 // Board returns the live picture.
 func (r *Runtime) Board(ctx context.Context) (Board, error) {
-	var b Board
+	// The owner hands the board over through out: do may return on ctx
+	// before the closure runs, and the closure must then not write into
+	// a board this goroutine is reading.
+	out := make(chan Board, 1)
 	err := r.do(ctx, func(now time.Time) error {
+		var b Board
 		b.At = now
 		for _, q := range r.eng.Queues() {
 			s, err := r.eng.QueueStats(now, q)
@@ -46,7 +50,11 @@ func (r *Runtime) Board(ctx context.Context) (Board, error) {
 				b.Agents[i].Caller = w.caller
 			}
 		}
+		out <- b
 		return nil
 	})
-	return b, err
+	if err != nil {
+		return Board{}, err
+	}
+	return <-out, nil
 }
