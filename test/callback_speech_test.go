@@ -18,16 +18,7 @@ func TestCallbackSpeech(t *testing.T) {
 	testenv.NeedTools(t, "apt-get install flite: the caller's voice", "flite")
 	// The outbound trunk only has to exist: nobody is called back here.
 	srv := callbackServer(t, "callback-speech", allocPorts(t, 1, false), time.Minute)
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(srv.log.String(), "speech recognition ready") {
-		if time.Now().After(deadline) {
-			if inCI() {
-				t.Fatalf("the server did not start its recognizer, and CI=true:\n%s", srv.logTail(20))
-			}
-			t.Skipf("the server has no speech recognizer (pocketsphinx-en-us missing?):\n%s", srv.logTail(20))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	needRecognizer(t, srv)
 	// An agent on break keeps the queue open without answering.
 	demoDesk(t, srv, "alice", false)
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -36,15 +35,8 @@ func TestSurveyBrowser(t *testing.T) {
 	chromium := needBrowser(t)
 	testenv.NeedTools(t, "apt-get install flite: the callers' voice", "flite")
 	srv := startServer(t, serverOptions{Name: "survey-browser"})
-	if !strings.Contains(srv.log.String(), "speech recognition ready") {
-		if inCI() {
-			t.Fatalf("the server has no recognizer, and CI=true:\n%s", srv.logTail(20))
-		}
-		t.Skip("the server has no speech recognizer (pocketsphinx-en-us missing?)")
-	}
-	if _, err := exec.LookPath("flite"); err != nil {
-		t.Skip("no flite")
-	}
+	needRecognizer(t, srv)
+	testenv.NeedTools(t, "apt-get install flite: the caller's voice", "flite")
 	base := fmt.Sprintf("http://127.0.0.1:%d", srv.HTTPPort)
 	checkPageServed(t, base)
 	npmInstall(t)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -362,15 +361,7 @@ func testSurveyKeys(t *testing.T, srv *server, alice *deskClient) {
 // whether the call was made.
 func testSurveySpeech(t *testing.T, srv *server, alice *deskClient) bool {
 	testenv.NeedTools(t, "apt-get install flite: the callers' voice", "flite")
-	if !strings.Contains(srv.log.String(), "speech recognition ready") {
-		if inCI() {
-			t.Fatalf("the server has no recognizer, and CI=true:\n%s", srv.logTail(20))
-		}
-		t.Skip("the server has no speech recognizer (pocketsphinx-en-us missing?)")
-	}
-	if _, err := exec.LookPath("flite"); err != nil {
-		return false
-	}
+	needRecognizer(t, srv)
 	ua, id := surveyCall(t, srv, alice)
 	// Each word is said again if the recognizer did not take it the first
 	// time (a re-prompt), as a caller would.
