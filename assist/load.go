@@ -216,6 +216,9 @@ func LoadDir(dir string) ([]Article, error) {
 		if err != nil {
 			return nil, fmt.Errorf("knowledge base: %w", err)
 		}
+		if IsChecklistFile(data) {
+			continue // LoadChecklists reads it
+		}
 		arts, perrs := ParseFile(p, data)
 		errs = append(errs, perrs...)
 		kept, derrs := seen.check(arts)

@@ -108,7 +108,13 @@ type Call struct {
 	leg      Leg
 	watchers map[int]func(State)
 	nextW    int
+	journal  []Event // the timeline's first journalMax events, for Journal
 }
+
+// journalMax bounds the timeline a call keeps in memory: an IVR path and a
+// queue stint are a few dozen events; a caller looping in a menu for an
+// hour must not grow the call.
+const journalMax = 96
 
 // Config is what New needs besides the call's Info.
 type Config struct {
@@ -278,10 +284,7 @@ func (c *Call) Media() MediaSession { return c.media }
 
 // Event appends a row to the call's timeline.
 func (c *Call) Event(kind, step string, data map[string]string) {
-	if c.sink == nil {
-		return
-	}
-	c.sink.CallEvent(Event{
+	e := Event{
 		CallID:   c.ID,
 		TenantID: c.TenantID,
 		Seq:      int(c.seq.Add(1)),
@@ -289,7 +292,24 @@ func (c *Call) Event(kind, step string, data map[string]string) {
 		Kind:     kind,
 		Step:     step,
 		Data:     data,
-	})
+	}
+	c.mu.Lock()
+	if len(c.journal) < journalMax {
+		c.journal = append(c.journal, e)
+	}
+	c.mu.Unlock()
+	if c.sink != nil {
+		c.sink.CallEvent(e)
+	}
+}
+
+// Journal returns the call's timeline so far (its first journalMax
+// events): the IVR path and choices an agent's caller context and
+// checklists read. Events' Data maps are shared: do not change them.
+func (c *Call) Journal() []Event {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Event(nil), c.journal...)
 }
 
 // Play plays a prompt to the caller. When interruptible, a key press stops it

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -130,6 +131,26 @@ type Speech struct {
 	Synthesizer string `yaml:"synthesizer"`
 	// Voice is the synthesizer's voice ("" : its default).
 	Voice string `yaml:"voice"`
+	// Transcribe configures live transcripts of agent calls.
+	Transcribe Transcribe `yaml:"transcribe"`
+}
+
+// Transcribe configures the live transcript of agent calls (both sides,
+// docs/transcripts.md). Recognition runs in servers speaking the Vosk
+// WebSocket protocol: `hotline speech serve` worker processes this server
+// starts itself, or other machines' servers (ours, Vosk, sherpa-onnx).
+type Transcribe struct {
+	Enabled bool `yaml:"enabled"`
+	// Servers are ws:// (or wss://) URLs of Vosk-protocol servers, used
+	// round robin; empty: Workers local processes are started.
+	Servers []string `yaml:"servers"`
+	// Workers is how many local worker processes run (default 1); each
+	// decodes up to Pool phrases at once.
+	Workers int `yaml:"workers"`
+	// Pool bounds a local worker's decoders (~110 MB each); 0: one per CPU.
+	Pool int `yaml:"pool"`
+	// LM is the local workers' language model ("": Debian's en-us).
+	LM string `yaml:"lm"`
 }
 
 // Speech engines a configuration may name.
@@ -186,6 +207,12 @@ type Tenant struct {
 	// Surveys are the tenant's satisfaction surveys by name, asked after
 	// an agent hangs up (survey.go, docs/surveys.md).
 	Surveys map[string]Survey `yaml:"surveys"`
+	// Vars are given to every call of the tenant as flow variables, e.g.
+	// crm, the base URL of its lookup service (vars.go).
+	Vars map[string]string `yaml:"vars"`
+	// CRM is the lookup whose fields the agent sees beside the softphone
+	// before answering (crm.go, docs/assist.md); no url: none.
+	CRM TenantCRM `yaml:"crm"`
 
 	Location *time.Location `yaml:"-"`
 	Allow    []netip.Prefix `yaml:"-"`
@@ -562,6 +589,8 @@ func Parse(path string, data []byte) (*Config, error) {
 		}, bad)
 		checkChat(t, at, bad)
 		checkARI(t, seenARIUser, func(j int, key string) int { return at("ari", "users", strconv.Itoa(j), key) }, bad)
+		checkVars(t, func(name string) int { return at("vars", name) }, bad)
+		checkCRM(t, at, bad)
 	}
 	if len(errs) > 0 {
 		return nil, errs
@@ -635,7 +664,23 @@ func checkSpeech(sp *Speech, base string, at func(key string) int, bad func(line
 	if sp.Pool < 0 || sp.Pool > 1000 {
 		bad(at("pool"), "speech.pool must be between 0 (one per CPU) and 1000, not %d", sp.Pool)
 	}
-	for _, p := range []*string{&sp.Model, &sp.Dict} {
+	tr := &sp.Transcribe
+	for _, u := range tr.Servers {
+		pu, err := url.Parse(u)
+		if err != nil || (pu.Scheme != "ws" && pu.Scheme != "wss") || pu.Host == "" {
+			bad(at("transcribe"), "speech.transcribe.servers: %q is not a ws:// or wss:// URL", u)
+		}
+	}
+	if tr.Workers < 0 || tr.Workers > 64 {
+		bad(at("transcribe"), "speech.transcribe.workers must be between 0 (one) and 64, not %d", tr.Workers)
+	}
+	if tr.Workers == 0 {
+		tr.Workers = 1
+	}
+	if tr.Pool < 0 || tr.Pool > 256 {
+		bad(at("transcribe"), "speech.transcribe.pool must be between 0 (one per CPU) and 256, not %d", tr.Pool)
+	}
+	for _, p := range []*string{&sp.Model, &sp.Dict, &tr.LM} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(base, *p)
 		}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"hotline/assist"
 	"hotline/call"
 	"hotline/media"
 	"hotline/queue"
@@ -44,6 +45,7 @@ type talk struct {
 	by        string
 	connected bool
 	held      bool
+	assist    *assist.Call // the call's live transcript; nil: none
 	holdStop  context.CancelFunc
 	holdDone  chan struct{}
 	consult   *talk    // the consultation in progress, on the caller's talk
@@ -136,6 +138,9 @@ func (t *talk) setHold(on bool) error {
 		return nil
 	}
 	t.held = on
+	if ac := t.assist; ac != nil {
+		ac.SetHeld(on)
+	}
 	if on {
 		t.leg.Detach()
 		ctx, cancel := context.WithCancel(t.call.Context())
@@ -195,6 +200,7 @@ func (d *Desk) Connect(ctx context.Context, c *call.Call, agentID queue.AgentID)
 	}
 	a.talk = t
 	a.mu.Unlock()
+	d.contextTalking(a, c)
 	defer func() {
 		t.mu.Lock()
 		// A hold arriving from now on is refused rather than starting
@@ -263,6 +269,11 @@ func (d *Desk) Connect(ctx context.Context, c *call.Call, agentID queue.AgentID)
 	t.connected = true
 	t.mu.Unlock()
 	d.recordingFor(c, sess, string(agentID))
+	if ac := d.assistFor(c, sess, a); ac != nil {
+		t.mu.Lock()
+		t.assist = ac
+		t.mu.Unlock()
+	}
 	a.send(Msg{"type": "connected", "call": c.ID})
 	select {
 	case <-ctx.Done():

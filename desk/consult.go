@@ -87,6 +87,10 @@ func (s *Session) consult(ctx context.Context, t *talk, name string) error {
 	a.send(Msg{"type": "consult_ringing", "call": t.callID, "agent": b.id.Username})
 	b.send(Msg{"type": "consult_offer", "call": t.callID, "from": a.id.Username, "from_name": a.id.DisplayName,
 		"caller": t.call.From, "ring_timeout_ms": consultRing.Milliseconds()})
+	// B sees who the caller is before picking up, as with an offer.
+	if m := a.d.callerContextMsg(b, t.call); m != nil {
+		b.send(m)
+	}
 	// Owned by the caller's talk: Connect's cleanup ends side and waits
 	// for done.
 	go a.d.runConsult(a, b, t, side)
@@ -246,6 +250,7 @@ func (s *Session) completeConsult(ctx context.Context, t *talk) error {
 	aLeg.Unpatch()
 	side.leg.Attach(t.sess)
 	a.d.recordingFor(t.call, t.sess, string(b.id.ID)) // b may play it back
+	a.d.assistFor(t.call, t.sess, b)
 	side.end(consultDone)
 	<-side.done
 	aLeg.Close()

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"hotline/acd"
+	"hotline/assist"
 	"hotline/queue"
 	"hotline/webrtc"
 )
@@ -53,6 +54,12 @@ type Config struct {
 	// distributor follows break and log-out); it runs on the ACD's owner
 	// and must not block.
 	OnState func(tenant string, agent queue.AgentID, state acd.State)
+	// Assist transcribes agent calls live (transcript lines and knowledge
+	// cards on the agent's page); nil: no transcripts.
+	Assist Assistant
+	// Context builds the caller context shown from the offer on
+	// (caller_context messages, context.go); nil: none.
+	Context CallerContexts
 }
 
 // Identity is who sits at a desk.
@@ -93,12 +100,14 @@ type Desk struct {
 	cfg Config
 	log *slog.Logger
 
-	mu     sync.Mutex
-	agents map[key]*Agent
-	recs   map[string]*callRecording // by call id
-	closed bool
-	recWG  sync.WaitGroup // the goroutines closing recordings at hang-up
-	out    outboundState  // outbound calls placed for agents (dial.go)
+	mu      sync.Mutex
+	agents  map[key]*Agent
+	recs    map[string]*callRecording // by call id
+	assists map[string]*assist.Call   // live transcripts, by call id
+	closed  bool
+	recWG   sync.WaitGroup // the goroutines closing recordings at hang-up
+	out     outboundState  // outbound calls placed for agents (dial.go)
+	ctxs    contextCache   // callers' contexts, by call (context.go)
 }
 
 // New makes a Desk.
@@ -112,7 +121,7 @@ func New(cfg Config) *Desk {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Desk{cfg: cfg, log: cfg.Logger, agents: map[key]*Agent{}, recs: map[string]*callRecording{}}
+	return &Desk{cfg: cfg, log: cfg.Logger, agents: map[key]*Agent{}, recs: map[string]*callRecording{}, assists: map[string]*assist.Call{}}
 }
 
 // Close stops the grace timers and waits for the recordings of ended
@@ -300,6 +309,9 @@ func (a *Agent) Offer(_ context.Context, o queue.OfferInfo) error {
 		return errDisconnected
 	}
 	a.ringing[o.CallID] = true
+	if m := a.d.callerContextMsg(a, o.Call); m != nil {
+		a.sendLocked(m)
+	}
 	return nil
 }
 

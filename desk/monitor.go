@@ -122,6 +122,9 @@ func (d *Desk) Monitor(tenant, callID string, sup Identity, mode string, out Out
 		return nil, fmt.Errorf("monitor: %w", err)
 	}
 	m.leg = leg
+	if ac := d.assistOf(callID); ac != nil {
+		replayAssist(callID, ac, out.Send)
+	}
 	go m.run()
 	return m, nil
 }

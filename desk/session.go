@@ -35,6 +35,8 @@ type in struct {
 	Queue     string          `json:"queue"`
 	Agent     string          `json:"agent"`
 	Number    string          `json:"number"` // dial (dial.go)
+	Step      string          `json:"step"`   // checklist_tick
+	Done      *bool           `json:"done"`   // checklist_tick
 }
 
 // maxDigits bounds one dtmf message: a phone number or a PIN, not a song.
@@ -219,6 +221,26 @@ func (s *Session) handle(ctx context.Context, m in) error {
 			return err
 		}
 		a.send(Msg{"type": "recording", "call": m.Call, "paused": *m.Paused})
+		return nil
+	case "checklist_tick":
+		t, err := s.talkOf(m.Call)
+		if err != nil {
+			return fmt.Errorf("checklist_tick: %w", err)
+		}
+		t.mu.Lock()
+		ac := t.assist
+		t.mu.Unlock()
+		switch {
+		case t.consultOf != nil:
+			return errors.New("checklist_tick: this is a consultation, not your call")
+		case ac == nil:
+			return errors.New("checklist_tick: this call has no checklist")
+		case m.Done == nil || m.Step == "":
+			return errors.New("checklist_tick: want step and done")
+		}
+		if err := ac.Tick(m.Step, *m.Done, string(id)); err != nil {
+			return fmt.Errorf("checklist_tick: %w", err)
+		}
 		return nil
 	case "consult", "consult_complete", "consult_cancel":
 		t, err := s.talkOf(m.Call)

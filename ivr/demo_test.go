@@ -2,9 +2,13 @@ package ivr
 
 import (
 	"bufio"
+	"fmt"
 	"hotline/internal/testenv"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -56,6 +60,29 @@ func loadDemo(t *testing.T, file, tenant string) *Flow {
 	return f
 }
 
+// demoPINs are the PINs the demo tests type, as whole numbers (the account
+// number 12345678 is not secret).
+var demoPINs = regexp.MustCompile(`(^|[^0-9])(1234|0000|9999)([^0-9]|$)`)
+
+// demoCRM answers PIN checks like the built-in demo CRM (web/democrm.go,
+// which this package cannot import): PIN 1234 verifies any 8-digit
+// account. It returns the base URL a tenant's crm variable holds.
+func demoCRM(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/demo/crm/verify" {
+			http.NotFound(w, r)
+			return
+		}
+		q := r.URL.Query()
+		ok := len(q.Get("account")) == 8 && q.Get("pin") == "1234"
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"verified": %t}`, ok)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/demo/crm"
+}
+
 func TestShippedFlowsCheckClean(t *testing.T) {
 	paths, _ := filepath.Glob("../configs/flows/*.yaml")
 	if len(paths) < 2 {
@@ -79,10 +106,32 @@ func TestDemoBank(t *testing.T) {
 		queue        string
 		played       []string
 		path         []string
+		identity     string // the identity variable at the end
+		crmDown      bool   // the tenant's service does not answer
 	}{
-		{name: "lost card", script: "1 1", reason: EndQueue, queue: "cards",
-			played: []string{"welcome", "main_menu", "cards_menu", "lost_card"},
-			path:   []string{"welcome", "check_hours", "main_menu", "cards_menu", "lost_card", "queue_cards"}},
+		{name: "lost card", script: "1 1 12345678# 1234", reason: EndQueue, queue: "cards",
+			played: []string{"welcome", "main_menu", "cards_menu", "lost_card", "account_number", "enter_pin"},
+			path: []string{"welcome", "check_hours", "main_menu", "cards_menu", "lost_card", "lost_card_account",
+				"enter_pin", "verify_pin", "pin_checked", "pin_verified", "queue_cards"},
+			identity: "verified"},
+		{name: "lost card, wrong PIN then right", script: "1 1 12345678# 0000 1234", reason: EndQueue, queue: "cards",
+			played: []string{"welcome", "main_menu", "cards_menu", "lost_card", "account_number", "enter_pin", "pin_wrong", "enter_pin"},
+			path: []string{"welcome", "check_hours", "main_menu", "cards_menu", "lost_card", "lost_card_account",
+				"enter_pin", "verify_pin", "pin_checked", "pin_wrong", "pin_retry", "pin_wrong_retry",
+				"enter_pin", "verify_pin", "pin_checked", "pin_verified", "queue_cards"},
+			identity: "verified"},
+		{name: "lost card, two wrong PINs queue anyway", script: "1 1 12345678# 0000 9999", reason: EndQueue, queue: "cards",
+			played: []string{"welcome", "main_menu", "cards_menu", "lost_card", "account_number", "enter_pin", "pin_wrong", "enter_pin", "pin_wrong"},
+			path: []string{"welcome", "check_hours", "main_menu", "cards_menu", "lost_card", "lost_card_account",
+				"enter_pin", "verify_pin", "pin_checked", "pin_wrong", "pin_retry", "pin_wrong_retry",
+				"enter_pin", "verify_pin", "pin_checked", "pin_wrong", "pin_wrong_again", "queue_cards"}},
+		{name: "lost card, CRM down queues anyway", script: "1 1 12345678# 1234", crmDown: true, reason: EndQueue, queue: "cards",
+			played: []string{"welcome", "main_menu", "cards_menu", "lost_card", "account_number", "enter_pin"},
+			path: []string{"welcome", "check_hours", "main_menu", "cards_menu", "lost_card", "lost_card_account",
+				"enter_pin", "verify_pin", "queue_cards"}},
+		{name: "lost card, no account number queues anyway", script: "1 1 - -", reason: EndQueue, queue: "cards",
+			played: []string{"welcome", "main_menu", "cards_menu", "lost_card", "account_number", "no_input", "account_number", "no_input"},
+			path:   []string{"welcome", "check_hours", "main_menu", "cards_menu", "lost_card", "lost_card_account", "queue_cards"}},
 		{name: "other card question", script: "1 2", reason: EndQueue, queue: "cards",
 			played: []string{"welcome", "main_menu", "cards_menu"}},
 		{name: "back to main menu then agent", script: "1 9 0", reason: EndQueue, queue: "general",
@@ -108,11 +157,15 @@ func TestDemoBank(t *testing.T) {
 			if tt.now != "" {
 				now = utc(tt.now)
 			}
+			crm := demoCRM(t)
+			if tt.crmDown {
+				crm = "http://127.0.0.1:1/demo/crm"
+			}
 			res, ch, rec := run(t, f, tt.script, Env{
 				Now:      func() time.Time { return now },
 				Location: newYork,
 				Holidays: tt.holidays,
-				Vars:     map[string]string{"caller": "+33100000000"},
+				Vars:     map[string]string{"caller": "+33100000000", "crm": crm},
 			})
 			if res.Reason != tt.reason || res.Queue != tt.queue {
 				t.Errorf("result = %+v, want %s %s", res, tt.reason, tt.queue)
@@ -123,6 +176,14 @@ func TestDemoBank(t *testing.T) {
 			equal(t, "played", ch.played, tt.played)
 			if tt.path != nil {
 				equal(t, "path", rec.path(), tt.path)
+			}
+			if res.Vars["identity"] != tt.identity {
+				t.Errorf("identity = %q, want %q", res.Vars["identity"], tt.identity)
+			}
+			for _, e := range rec.events {
+				if strings.HasPrefix(tt.name, "lost card") && demoPINs.MatchString(e) {
+					t.Errorf("a PIN leaked into event %q", e)
+				}
 			}
 			if tt.queue == "accounts" && len(res.Vars["account"]) != 8 {
 				t.Errorf("account = %q", res.Vars["account"])

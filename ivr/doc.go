@@ -84,13 +84,26 @@
 //	  to go to the call hangs up (cause normal, or unavailable on FAILED).
 //	  APP: letters, digits, _ . -.
 //
+//	lookup:
+//	  url: "${crm}/verify?pin=${pin}"   required; values after ? are query-escaped
+//	  method: GET                  or POST (body: JSON object of send's variables)
+//	  send: [VAR, ...]             POST only
+//	  timeout: 3s                  at most 10s
+//	  into: VAR                    required: INTO.FIELD, INTO.status, INTO.error
+//	  next: STEP                   required, here or beside lookup
+//	  failure: STEP                network error, timeout, non-2xx, not JSON,
+//	                               over 64 KB; default: next
+//	  A 2xx JSON object's fields become INTO.FIELD (numbers and booleans in
+//	  their JSON text, objects flattened to INTO.A.B, arrays skipped).
+//	  Masked gathers' values never reach the timeline.
+//
 // Validation (ParseFlow, LoadFlow, CheckFiles) reports every problem as
 // FILE:LINE: message: YAML syntax, unknown or duplicate keys, unknown step
 // kinds, two kinds in a step, missing or superfluous next, references to
 // missing steps, bad durations, menu keys, digit counts, times, dates and
 // time zones, unknown prompts (when CheckOptions.PromptExists is set),
-// application names, and loops made only of set/branch/hours/goto steps
-// and stasis failovers. Unreachable steps are
+// application names, lookup URLs, methods and timeouts, and loops made only
+// of set/branch/hours/goto/lookup steps and stasis failovers. Unreachable steps are
 // warnings ("FILE:LINE: warning: ..."): they do not stop a flow from
 // loading nor count as errors in CheckFiles.
 //

@@ -21,10 +21,11 @@ const (
 	KindQueue  Kind = "queue"
 	KindSay    Kind = "say"
 	KindStasis Kind = "stasis"
+	KindLookup Kind = "lookup"
 )
 
 // kinds is in the order used by error messages.
-var kinds = []Kind{KindPlay, KindMenu, KindGather, KindSet, KindBranch, KindHours, KindGoto, KindHangup, KindQueue, KindSay, KindStasis}
+var kinds = []Kind{KindPlay, KindMenu, KindGather, KindSet, KindBranch, KindHours, KindGoto, KindHangup, KindQueue, KindSay, KindStasis, KindLookup}
 
 // Hangup causes a hangup step may give. The SIP layer maps them to
 // response codes, so the set is closed: a typo must fail the check rather
@@ -46,6 +47,8 @@ const (
 	DefaultInterDigitTimeout = 3 * time.Second
 	DefaultMusic             = "default"
 	DefaultMaxSteps          = 1000
+	DefaultLookupTimeout     = 3 * time.Second
+	MaxLookupTimeout         = 10 * time.Second
 	// A recognition between the two thresholds is confirmed with the
 	// caller ("Did you say lost card?"); below RejectBelow it counts as
 	// not understood. PocketSphinx's in- and out-of-grammar scores overlap
@@ -73,7 +76,7 @@ type Step struct {
 	Name string
 	Line int
 	Kind Kind
-	Next string // play, gather, set, say; stasis (optional: "" hangs up)
+	Next string // play, gather, set, say, lookup; stasis (optional: "" hangs up)
 
 	Play   *Play
 	Menu   *Menu
@@ -86,6 +89,7 @@ type Step struct {
 	Queue  *Queue
 	Say    *Say
 	Stasis *StasisStep
+	Lookup *Lookup
 }
 
 // Play plays prompts in order.
@@ -243,6 +247,8 @@ func (s *Step) targets() []string {
 		add(s.Queue.TimeoutStep)
 	case s.Stasis != nil:
 		add(s.Stasis.Failed)
+	case s.Lookup != nil:
+		add(s.Lookup.Failure)
 	}
 	add(s.Goto)
 	return t

@@ -16,8 +16,11 @@ import (
 )
 
 var (
-	stepNameRE   = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
-	varNameRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	stepNameRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
+	// Dotted names hold a lookup's result fields (verify.name); the parts
+	// after the first come from JSON keys, so they may start with a digit.
+	varNameRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$`)
+	varPartRE    = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
 	promptNameRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$`)
 	yamlLineRE   = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 )
@@ -374,7 +377,7 @@ func (p *parser) ref(f field, what string) string {
 func (p *parser) varName(f field, what string) string {
 	name, ok := p.str(f, what)
 	if ok && !varNameRE.MatchString(name) {
-		p.errorf(f.line, "%s: %s: invalid variable name %q (letters, digits and _, not starting with a digit)", what, f.key, name)
+		p.errorf(f.line, "%s: %s: invalid variable name %q (letters, digits and _, not starting with a digit; dots between parts)", what, f.key, name)
 	}
 	return name
 }
@@ -471,6 +474,16 @@ func (p *parser) step(f *Flow, sf field) {
 		} else {
 			s.Next = p.ref(*next, what)
 		}
+	case KindLookup:
+		// next may sit beside lookup or inside it, not both.
+		switch {
+		case next != nil && s.Lookup != nil && s.Lookup.hasNext:
+			p.errorf(next.line, "%s: next given twice (here and inside lookup)", what)
+		case next != nil:
+			s.Next = p.ref(*next, what)
+		case s.Lookup != nil && !s.Lookup.hasNext:
+			p.errorf(sf.line, "%s: missing next (a lookup step needs to know where to go)", what)
+		}
 	case KindStasis:
 		// next may sit beside stasis, like other steps' next, or inside it
 		// (stasis.go); it is optional: without it the call hangs up once
@@ -495,12 +508,14 @@ func (p *parser) step(f *Flow, sf field) {
 			dst = &s.Menu.Failure
 		case s.Gather != nil:
 			dst = &s.Gather.Failure
+		case s.Lookup != nil:
+			dst = &s.Lookup.Failure
 		}
 		switch {
 		case dst == nil && s.Kind == KindStasis:
-			p.errorf(failure.line, "%s: failure is only used by menu and gather steps (a stasis step's failover is stasis: {failed: STEP})", what)
+			p.errorf(failure.line, "%s: failure is only used by menu, gather and lookup steps (a stasis step's failover is stasis: {failed: STEP})", what)
 		case dst == nil:
-			p.errorf(failure.line, "%s: failure is only used by menu and gather steps", what)
+			p.errorf(failure.line, "%s: failure is only used by menu, gather and lookup steps", what)
 		case *dst != "":
 			p.errorf(failure.line, "%s: failure given twice (here and inside %s)", what, s.Kind)
 		default:
@@ -550,6 +565,8 @@ func (p *parser) stepKind(s *Step, kf field, what string) {
 		s.Say = p.say(kf, what)
 	case KindStasis:
 		s.Stasis = p.stasis(s, kf, what)
+	case KindLookup:
+		s.Lookup = p.lookup(s, kf, what)
 	}
 }
 
@@ -906,7 +923,7 @@ func (p *parser) set(kf field, what string) []Assign {
 	var out []Assign
 	for _, f := range fs {
 		if !varNameRE.MatchString(f.key) {
-			p.errorf(f.line, "%s: invalid variable name %q (letters, digits and _, not starting with a digit)", what, f.key)
+			p.errorf(f.line, "%s: invalid variable name %q (letters, digits and _, not starting with a digit; dots between parts)", what, f.key)
 		}
 		v, ok := p.str(f, what)
 		if !ok {
@@ -1197,8 +1214,8 @@ func (p *parser) checkReachable(f *Flow) {
 }
 
 // checkLoops rejects cycles made only of steps that take no time (set,
-// branch, hours, goto, and a stasis step's failover when its application is
-// not connected): at run time such a cycle would spin until the step limit
+// branch, hours, goto, lookup, and a stasis step's failover when its
+// application is not connected): at run time such a cycle would spin until the step limit
 // without the caller hearing anything. Cycles are strongly connected
 // components of the graph of those instant moves (Step.instantTargets,
 // Tarjan).

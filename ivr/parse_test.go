@@ -374,11 +374,11 @@ steps:
 			{11, `step d: hangup: unknown cause "bsy" (did you mean "busy"?)`},
 			{13, `step e: queue: timeout_step needs timeout`},
 			{15, `step f: play: missing prompt`},
-			{17, `step f: failure is only used by menu and gather steps`},
+			{17, `step f: failure is only used by menu, gather and lookup steps`},
 			{19, `step g: menu: unknown key "optoins" (did you mean "options"?)`},
 			{19, `step g: menu: missing options`},
 			{20, `step g: failure given twice`},
-			{21, `step h: no step kind (want one of play, menu, gather, set, branch, hours, goto, hangup, queue, say, stasis)`},
+			{21, `step h: no step kind (want one of play, menu, gather, set, branch, hours, goto, hangup, queue, say, stasis, lookup)`},
 		}},
 		{"YAML syntax: unquoted star key", `
 start: m

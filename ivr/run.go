@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -144,6 +145,10 @@ type Env struct {
 	// Surveys are asked after an agent hangs up on the caller (survey.go);
 	// nil: none.
 	Surveys *Surveys
+	// HTTPClient makes lookup steps' requests; nil: a client that follows
+	// redirects on the same host only. Each request is bounded by the
+	// step's timeout and the call's context either way.
+	HTTPClient *http.Client
 }
 
 // ACD is the call distributor as a queue step sees it: the caller waits in it until
@@ -218,7 +223,7 @@ type Result struct {
 // timeout), or the caller hangs up. A caller hangup is a normal end, not an
 // error. Errors are channel failures and the step limit.
 func (f *Flow) Run(ctx context.Context, ch Channel, env Env) (Result, error) {
-	r := &runner{flow: f, ctx: ctx, ch: ch, env: env, vars: maps.Clone(env.Vars)}
+	r := &runner{flow: f, ctx: ctx, ch: ch, env: env, vars: maps.Clone(env.Vars), secret: map[string]bool{}}
 	if r.vars == nil {
 		r.vars = map[string]string{}
 	}
@@ -252,6 +257,9 @@ type runner struct {
 	env   Env
 	vars  map[string]string
 	steps int
+	// secret names the variables whose values stay out of the timeline:
+	// masked gathers' (PINs) and those set from them.
+	secret map[string]bool
 	// pending is a key read while checking for barge-in between prompts,
 	// owed to the next reader.
 	pending    rune
@@ -304,8 +312,17 @@ func (r *runner) emit(kind, step string, data map[string]string) {
 	if data == nil {
 		data = map[string]string{}
 	}
+	if len(r.secret) > 0 && redactedEvents[kind] {
+		for k, v := range data {
+			data[k] = r.redact(v)
+		}
+	}
 	r.env.Events.Event(kind, step, data)
 }
+
+// redactedEvents are the events whose data may carry a variable's value
+// through a ${var} template or a branch.
+var redactedEvents = map[string]bool{EventSet: true, EventSay: true, EventStasis: true, EventBranch: true}
 
 // exec runs one step: it returns the next step, or a non-nil end.
 func (r *runner) exec(s *Step) (string, *Result, error) {
@@ -322,6 +339,7 @@ func (r *runner) exec(s *Step) (string, *Result, error) {
 			v := expand(a.Value, r.vars)
 			r.vars[a.Var] = v
 			data[a.Var] = v
+			r.markSecret(a.Var, r.isSecret(v))
 		}
 		r.emit(EventSet, s.Name, data)
 		return s.Next, nil, nil
@@ -346,6 +364,8 @@ func (r *runner) exec(s *Step) (string, *Result, error) {
 		return s.Next, nil, r.say(s)
 	case KindStasis:
 		return r.stasis(s)
+	case KindLookup:
+		return r.lookup(s)
 	}
 	return "", nil, fmt.Errorf("unknown step kind %q", s.Kind)
 }
@@ -517,7 +537,7 @@ func (r *runner) gather(s *Step) (string, *Result, error) {
 		}
 		if spoken {
 			r.flush()
-			r.vars[g.Into] = value
+			r.store(g, value)
 			r.emit(EventGather, s.Name, map[string]string{"var": g.Into, "value": r.mask(g, value), "input": "speech"})
 			return s.Next, nil, nil
 		}
@@ -619,7 +639,7 @@ func (r *runner) gatherKeys(s *Step) (bool, error) {
 		// A terminator typed after the last allowed digit must not
 		// reach the next menu.
 		r.flush()
-		r.vars[g.Into] = value
+		r.store(g, value)
 		r.emit(EventGather, s.Name, map[string]string{"var": g.Into, "value": r.mask(g, value)})
 		return true, nil
 	case value == "" && !terminated:
@@ -629,6 +649,21 @@ func (r *runner) gatherKeys(s *Step) (bool, error) {
 		r.emit(EventGatherInvalid, s.Name, map[string]string{"value": r.mask(g, value)})
 		r.flush()
 		return false, r.playPrompts(s.Name, g.Invalid, false)
+	}
+}
+
+// store sets a gather's variable; a masked gather's value is secret from
+// then on, wherever the flow copies it.
+func (r *runner) store(g *Gather, v string) {
+	r.vars[g.Into] = v
+	r.markSecret(g.Into, g.Mask)
+}
+
+func (r *runner) markSecret(name string, secret bool) {
+	if secret {
+		r.secret[name] = true
+	} else {
+		delete(r.secret, name)
 	}
 }
 

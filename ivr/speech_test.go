@@ -309,14 +309,16 @@ func TestDemoBankBySpeech(t *testing.T) {
 		queue        string
 		path         []string
 	}{
-		{"lost card", "~lost_card:0.9", "cards",
-			[]string{"welcome", "check_hours", "main_menu", "lost_card", "queue_cards"}},
+		{"lost card", "~lost_card:0.9 ~1_2_3_4_5_6_7_8:0.9 ~1_2_3_4:0.9", "cards",
+			[]string{"welcome", "check_hours", "main_menu", "lost_card", "lost_card_account", "enter_pin",
+				"verify_pin", "pin_checked", "pin_verified", "queue_cards"}},
 		{"balance then spoken account", "~balance:0.8 ~1_2_3_4_5_6_7_8:0.9", "accounts",
 			[]string{"welcome", "check_hours", "main_menu", "account_number", "account_thanks", "queue_accounts"}},
 		{"agent", "~talk_to_an_agent:0.95", "general",
 			[]string{"welcome", "check_hours", "main_menu", "queue_general"}},
-		{"cards by voice, stolen", "~cards:0.85 ~stolen:0.85", "cards",
-			[]string{"welcome", "check_hours", "main_menu", "cards_menu", "lost_card", "queue_cards"}},
+		{"cards by voice, stolen, digits by keys", "~cards:0.85 ~stolen:0.85 12345678# 1234", "cards",
+			[]string{"welcome", "check_hours", "main_menu", "cards_menu", "lost_card", "lost_card_account", "enter_pin",
+				"verify_pin", "pin_checked", "pin_verified", "queue_cards"}},
 		{"keys as before", "1 9 0", "general",
 			[]string{"welcome", "check_hours", "main_menu", "cards_menu", "main_menu", "queue_general"}},
 	}
@@ -324,6 +326,7 @@ func TestDemoBankBySpeech(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			env := speechEnv(&fakeSynth{})
 			env.Now = func() time.Time { return utc("2026-03-02T14:15:00Z") }
+			env.Vars = map[string]string{"crm": demoCRM(t)}
 			res, _, rec := run(t, f, tt.script, env)
 			if res.Reason != EndQueue || res.Queue != tt.queue {
 				t.Errorf("result %+v, want queue %s\n%s", res, tt.queue, strings.Join(rec.events, "\n"))

@@ -231,7 +231,7 @@ steps:
 		{11, `step b: stasis: args: an argument must be a value, not a empty value`},
 		{14, `step c: stasis: app needs a value`},
 		{15, `step c: next given twice (here and inside stasis)`},
-		{18, `step d: failure is only used by menu and gather steps (a stasis step's failover is stasis: {failed: STEP})`},
+		{18, `step d: failure is only used by menu, gather and lookup steps (a stasis step's failover is stasis: {failed: STEP})`},
 		{20, `step e: stasis: invalid application name "hell$o"`},
 		{22, `step f: stasis must be a mapping, not a list`},
 	})

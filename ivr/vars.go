@@ -26,6 +26,11 @@ func checkTemplate(s string) error {
 // expand replaces ${var} with the variable's value; unset variables expand
 // to "" like in a shell, since callers often lack optional headers.
 func expand(s string, vars map[string]string) string {
+	return expandWith(s, vars, nil)
+}
+
+// expandWith is expand with each value passed through esc (nil: as is).
+func expandWith(s string, vars map[string]string, esc func(string) string) string {
 	if !strings.Contains(s, "${") {
 		return s
 	}
@@ -40,7 +45,11 @@ func expand(s string, vars map[string]string) string {
 			break
 		}
 		b.WriteString(s[:i])
-		b.WriteString(vars[s[i+2:i+end]])
+		v := vars[s[i+2:i+end]]
+		if esc != nil {
+			v = esc(v)
+		}
+		b.WriteString(v)
 		s = s[i+end+1:]
 	}
 	b.WriteString(s)

@@ -27,6 +27,9 @@ type OfferInfo struct {
 	Queue  string        // the queue the call is offered from
 	Wait   time.Duration // time in the ACD so far, across overflows
 	Region string        // the caller's region ("" unknown)
+	// Call is the caller's call (its timeline gives the agent's caller
+	// context); nil for a callback, whose caller is not on the line.
+	Call *call.Call
 }
 
 // AgentEndpoint is a logged-in agent's phone (the WebRTC softphone, later a
@@ -293,7 +296,7 @@ func (r *Runtime) apply(a acd.Action) {
 			r.logRow(now, a.Call, a.Queue, a.Agent, "offer_failed", map[string]string{"error": "no endpoint"})
 			return
 		}
-		info := OfferInfo{CallID: string(a.Call), Caller: w.caller, Path: w.path, Queue: a.Queue, Wait: now.Sub(w.entered), Region: w.region}
+		info := OfferInfo{CallID: string(a.Call), Caller: w.caller, Path: w.path, Queue: a.Queue, Wait: now.Sub(w.entered), Region: w.region, Call: w.c}
 		if err := ag.ep.Offer(r.ctx, info); err != nil {
 			r.follow = append(r.follow, acd.OfferRejected{Call: a.Call, Agent: a.Agent, Reason: "unreachable"})
 			r.logRow(now, a.Call, a.Queue, a.Agent, "offer_failed", map[string]string{"error": err.Error()})

@@ -102,3 +102,62 @@ type Vocabulary interface {
 	// lacks and cannot spell out.
 	Missing(phrase string) []string
 }
+
+// Word is one recognised word of a transcription, its times counted from
+// the start of the stream.
+type Word struct {
+	Word       string
+	Start, End time.Duration
+	// Conf is the engine's confidence in [0,1] (1 when it gives none).
+	Conf float64
+}
+
+// Phrase is one stretch of speech a transcription finished: what was said
+// between two pauses.
+type Phrase struct {
+	// Text is the words, lower case, separated by single spaces; "" when
+	// the engine heard speech but no words (the phrase is then dropped by
+	// consumers).
+	Text  string
+	Words []Word
+	// Start and End bound the phrase in the stream (from its first
+	// sample); End is the end of speech, so the time from End to the
+	// phrase's arrival is the transcript's latency.
+	Start, End time.Duration
+}
+
+// TranscribeOptions configure one transcription.
+type TranscribeOptions struct {
+	// SampleRate of the PCM written (SampleRate when 0).
+	SampleRate int
+	// Vocabulary holds words and phrases the speakers are likely to say
+	// (a tenant's product names, from its knowledge base): engines that
+	// can bias or extend their language model use them; others ignore
+	// them.
+	Vocabulary []string
+	// Label names the stream in logs ("call 123 caller").
+	Label string
+}
+
+// Transcriber transcribes free speech (a conversation, not a menu answer).
+// Implementations are safe for concurrent use by many calls.
+type Transcriber interface {
+	Transcribe(ctx context.Context, o TranscribeOptions) (Transcription, error)
+}
+
+// Transcription is one audio stream being transcribed, phrase by phrase.
+type Transcription interface {
+	// Write feeds PCM (any length). It never blocks for long: the caller
+	// is a call's media path; when the engine falls behind, audio is
+	// dropped and counted rather than queued without bound.
+	Write(pcm []int16) error
+	// Phrases delivers each finished phrase in order and is closed after
+	// Close (or when the engine is lost: Err then says why).
+	Phrases() <-chan Phrase
+	// Close flushes the phrase in progress, waits for its result (bounded)
+	// and releases the stream. Safe to call more than once.
+	Close() error
+	// Err is why the stream ended early (nil while it runs or after a
+	// clean Close).
+	Err() error
+}

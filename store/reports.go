@@ -679,6 +679,10 @@ type CallFilter struct {
 	Region      string    // the caller's region (calls.region), exactly
 	Limit       int       // 0: 100; at most 1000
 	Timeline    bool      // also read each call's events
+	// Text: words said on the call, either side, matched against its
+	// transcript as plainto_tsquery('english', Text) (stemmed, every
+	// word, stop words ignored).
+	Text string
 }
 
 // CallMatch is a call found by SearchCalls with what happened to it.
@@ -705,6 +709,11 @@ func (s *Store) SearchCalls(ctx context.Context, tenantID string, f CallFilter) 
 		to = &f.To
 	}
 	// strpos rather than LIKE, so a number holding % or _ matches itself.
+	// Text matches the call's whole transcript, so the words may be said
+	// on different lines and sides. The GIN index finds the lines holding
+	// any of the words (plainto_tsquery only ANDs quoted lexemes, so
+	// turning its " & " into " | " is exact); the call matches when those
+	// lines together hold every word.
 	rows, err := s.pool.Query(ctx, "SELECT "+callColumns+` FROM calls c
 		WHERE c.tenant_id = $1
 			AND ($2 = '' OR strpos(c.from_number, $2) > 0 OR strpos(c.to_number, $2) > 0)
@@ -719,8 +728,13 @@ func (s *Store) SearchCalls(ctx context.Context, tenantID string, f CallFilter) 
 			AND ($6 = '' OR EXISTS (SELECT 1 FROM dispositions d
 				WHERE d.tenant_id = $1 AND d.call_id = c.id AND d.code = $6))
 			AND ($8 = '' OR c.region = $8)
+			AND ($9 = '' OR c.id IN (SELECT t.call_id FROM transcript_lines t
+				WHERE t.tenant_id = $1
+					AND to_tsvector('english', t.text) @@ replace(plainto_tsquery('english', $9)::text, ' & ', ' | ')::tsquery
+				GROUP BY t.call_id
+				HAVING to_tsvector('english', string_agg(t.text, ' ')) @@ plainto_tsquery('english', $9)))
 		ORDER BY c.started_at DESC, c.id LIMIT $7`,
-		tenantID, f.Number, from, to, f.Agent, f.Disposition, limit, f.Region)
+		tenantID, f.Number, from, to, f.Agent, f.Disposition, limit, f.Region, f.Text)
 	if err != nil {
 		return nil, fmt.Errorf("store: search calls of tenant %q: %w", tenantID, err)
 	}

@@ -46,6 +46,9 @@ type Tenant struct {
 	// Regions says where callers are from: the tenant's prefix table,
 	// then the country codes (package region).
 	Regions *region.Resolver
+	// Vars are the tenant's flow variables (config vars:), under the
+	// built-in ones of each call.
+	Vars map[string]string
 
 	queues []config.Queue
 	agents map[string]config.AgentProfile
@@ -202,7 +205,7 @@ func Load(cfg *config.Config, opt Options) (*Registry, error) {
 		t := &Tenant{
 			ID: tc.ID, Name: tc.Name, Location: tc.Location, Holidays: tc.Holidays,
 			Allow: tc.Allow, Prompts: Library{}, Flows: map[string]*ivr.Flow{},
-			queues: tc.Queues, agents: tc.Agents,
+			queues: tc.Queues, agents: tc.Agents, Vars: tc.Vars,
 		}
 		lib, err := LoadPrompts(tc.Prompts)
 		if err != nil {
@@ -484,17 +487,10 @@ func (r *Registry) run(t *Tenant, flow *ivr.Flow, c *call.Call) {
 	sink := &eventSink{c: c}
 	where := locate(t, c)
 	env := ivr.Env{
-		Now:      r.now,
-		Location: t.Location,
-		Holidays: t.Holidays,
-		Vars: map[string]string{
-			"caller":  c.From,
-			"dnis":    c.To,
-			"call":    c.ID,
-			"tenant":  t.ID,
-			"region":  where.Region,
-			"country": where.Country,
-		},
+		Now:         r.now,
+		Location:    t.Location,
+		Holidays:    t.Holidays,
+		Vars:        callVars(t, c, where),
 		Events:      sink,
 		Recognizer:  r.recognizer,
 		Synthesizer: r.synthesizer,
@@ -520,6 +516,24 @@ func (r *Registry) run(t *Tenant, flow *ivr.Flow, c *call.Call) {
 	case res.AgentHungUp && !res.CallerHungUp:
 		c.Hangup(call.CauseAgentHangup) // the CDR says who ended the conversation
 	}
+}
+
+// callVars are a call's initial flow variables: the tenant's, then the
+// built-in ones, which win so a tenant cannot make ${caller} lie.
+func callVars(t *Tenant, c *call.Call, where region.Match) map[string]string {
+	vars := maps.Clone(t.Vars)
+	if vars == nil {
+		vars = map[string]string{}
+	}
+	maps.Copy(vars, map[string]string{
+		"caller":  c.From,
+		"dnis":    c.To,
+		"call":    c.ID,
+		"tenant":  t.ID,
+		"region":  where.Region,
+		"country": where.Country,
+	})
+	return vars
 }
 
 // EventRegion is the timeline event that says where the caller is from

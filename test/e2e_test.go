@@ -137,7 +137,8 @@ func billed(c *store.CallRecord) time.Duration {
 	return c.EndedAt.Sub(*c.AnsweredAt)
 }
 
-// 1. RFC 2833 digits with SIPp: cards, lost card, queue "cards".
+// 1. RFC 2833 digits with SIPp: cards, lost card, the account number and
+// PIN checked with the built-in demo CRM, queue "cards".
 func testRFC2833Digits(t *testing.T, srv *server) {
 	needSIPp(t)
 	// The same capture twice, as SIPp users do: both presses carry the
@@ -148,6 +149,22 @@ func testRFC2833Digits(t *testing.T, srv *server) {
 	// testAccountGather sends presses the way a phone stamps them.
 	key1 := dtmfCaptureFile('1')
 	queueWait := 4 * time.Second
+	// After the lost-card prompt (keys pressed during it are dropped), the
+	// account number and # while its prompt plays, then the PIN. They run
+	// on after the captures' sequence numbers (7984-7991), on a later
+	// clock, as the same phone would send them.
+	gap := 350 * time.Millisecond
+	pinAt := 9*gap + time.Second
+	keys := append(presses("12345678#", 0, gap), presses("1234", pinAt, gap)...)
+	pkts, err := dtmfScript(keys, 7992, 13280+8000*60)
+	if err != nil {
+		t.Fatal(err)
+	}
+	account := filepath.Join(t.TempDir(), "account-pin.pcap")
+	if err := writePcapRTP(account, pkts); err != nil {
+		t.Fatal(err)
+	}
+	typing := pinAt + 4*gap
 	res := srv.mustSIPp(t, sippRun{
 		Scenario: "uac.xml",
 		Service:  demoNumber,
@@ -156,7 +173,9 @@ func testRFC2833Digits(t *testing.T, srv *server) {
 			playPcap(key1), // main menu: 1 cards
 			pauseFor(1500*time.Millisecond),
 			playPcap(key1), // cards menu: 1 lost card
-			pauseFor(promptDur(t, "lost_card")+queueWait),
+			pauseFor(promptDur(t, "lost_card")+700*time.Millisecond),
+			playPcap(account), // account number, then PIN 1234
+			pauseFor(typing+queueWait),
 		),
 	})
 	c := srv.findCall(t, res.CallID, true, 10*time.Second)
@@ -166,12 +185,31 @@ func testRFC2833Digits(t *testing.T, srv *server) {
 	if c.Codec != "PCMU" {
 		t.Errorf("codec = %q, want PCMU", c.Codec)
 	}
-	checkSubsequence(t, "IVR steps", stepPath(ev), []string{"welcome", "main_menu", "cards_menu", "lost_card", "queue_cards"})
+	checkSubsequence(t, "IVR steps", stepPath(ev), []string{"welcome", "main_menu", "cards_menu", "lost_card",
+		"lost_card_account", "enter_pin", "verify_pin", "pin_checked", "pin_verified", "queue_cards"})
 	if got, want := menuChoices(ev), []string{"main_menu:1->cards_menu", "cards_menu:1->lost_card"}; !slices.Equal(got, want) {
 		t.Errorf("menu choices = %v, want %v", got, want)
 	}
-	if keys := keysHeard(ev); !slices.Equal(keys, []string{"1/rfc4733", "1/rfc4733"}) {
-		t.Errorf("keys received = %v, want [1/rfc4733 1/rfc4733]", keys)
+	// The PIN's keys are masked: not in the timeline at all.
+	wantKeys := []string{"1/rfc4733", "1/rfc4733"}
+	for _, k := range "12345678#" {
+		wantKeys = append(wantKeys, string(k)+"/rfc4733")
+	}
+	if keys := keysHeard(ev); !slices.Equal(keys, wantKeys) {
+		t.Errorf("keys received = %v, want %v", keys, wantKeys)
+	}
+	if g := eventsOf(ev, "gather"); len(g) != 2 || g[0].Data["value"] != "12345678" || g[1].Data["var"] != "pin" || g[1].Data["value"] != "****" {
+		t.Errorf("gather events = %v, want the account, then the PIN masked", g)
+	}
+	if l := eventsOf(ev, "lookup"); len(l) != 1 || l[0].Data["verify.verified"] != "true" || l[0].Data["status"] != "200" {
+		t.Errorf("lookup events = %v, want one verified by the demo CRM", l)
+	}
+	for _, e := range ev {
+		for k, v := range e.Data {
+			if v == "1234" || strings.Contains(v, "pin=1234") {
+				t.Errorf("the PIN is in event %s %s: %s=%s", e.Kind, e.Step, k, v)
+			}
+		}
 	}
 	q := eventsOf(ev, "queue")
 	if len(q) != 1 || q[0].Data["queue"] != "cards" {

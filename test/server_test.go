@@ -51,6 +51,10 @@ type serverOptions struct {
 	Edit func(t testing.TB, cfg map[string]any)
 	// RTPPorts is the size of the media port range (default 60).
 	RTPPorts int
+	// Transcripts keeps the demo's live transcripts on. Off by default:
+	// most tests play tones, which a recognizer would take for endless
+	// speech, at a CPU cost every parallel test would share.
+	Transcripts bool
 }
 
 // logBuffer collects the server's output for failure reports.
@@ -113,6 +117,19 @@ func demoConfig(t testing.TB) map[string]any {
 	return cfg
 }
 
+// pointCRM aims tenants' vars.crm that name the demo CRM on the default
+// port (configs/hotline.yaml) at the test server's HTTP port.
+func pointCRM(cfg map[string]any, httpPort int) {
+	const shipped = "http://127.0.0.1:8080/"
+	for _, tv := range listOf(cfg["tenants"]) {
+		tm, _ := tv.(map[string]any)
+		vars, _ := tm["vars"].(map[string]any)
+		if crm, ok := vars["crm"].(string); ok && strings.HasPrefix(crm, shipped) {
+			vars["crm"] = fmt.Sprintf("http://127.0.0.1:%d/%s", httpPort, strings.TrimPrefix(crm, shipped))
+		}
+	}
+}
+
 func listOf(v any) []any {
 	l, _ := v.([]any)
 	return l
@@ -155,6 +172,16 @@ func startServer(t *testing.T, opt serverOptions) *server {
 		}
 		rtp["timeout"] = opt.RTPTimeout
 	}
+	if !opt.Transcripts {
+		if sp, ok := cfg["speech"].(map[string]any); ok {
+			delete(sp, "transcribe")
+		}
+	}
+	// The HTTP port is known before the config is written, so the demo
+	// tenant's lookups reach this server's built-in demo CRM; an Edit may
+	// still point vars.crm elsewhere.
+	httpPort := allocPorts(t, 1, true)
+	pointCRM(cfg, httpPort)
 	if opt.Edit != nil {
 		opt.Edit(t, cfg)
 	}
@@ -170,7 +197,7 @@ func startServer(t *testing.T, opt serverOptions) *server {
 	s := &server{
 		Name:     opt.Name,
 		SIPPort:  allocPorts(t, 1, true),
-		HTTPPort: allocPorts(t, 1, true),
+		HTTPPort: httpPort,
 		Config:   cfgPath,
 		log:      &logBuffer{},
 		exited:   make(chan struct{}),

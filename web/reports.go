@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"hotline/auth"
 	"hotline/store"
@@ -465,6 +466,14 @@ func parseCallFilter(r *http.Request, loc *time.Location) (store.CallFilter, err
 			return f, badRequest(p.name + " is longer than 128 characters")
 		}
 	}
+	// Words said, matched as plainto_tsquery: longer than a sentence is
+	// not a search anyone types.
+	if f.Text = strings.TrimSpace(q.Get("text")); len(f.Text) > 256 {
+		return f, badRequest("text is longer than 256 characters")
+	}
+	if !utf8.ValidString(f.Text) || strings.ContainsRune(f.Text, 0) {
+		return f, badRequest("text is not valid UTF-8")
+	}
 	var err error
 	var toDate bool
 	if f.From, _, err = parseTime(q.Get("from"), loc); err != nil {
@@ -586,6 +595,7 @@ func openAPICallSearch() map[string]any {
 			q("to", "started before: RFC 3339 time, or YYYY-MM-DD meaning through that day"),
 			q("agent", "user id or username of an agent who answered the call or placed it (outbound)"),
 			q("disposition", "a wrap-up code given to the call"),
+			q("text", "words said on the call by either side, matched against its transcript (English stemming, every word, stop words ignored; at most 256 characters)"),
 			map[string]any{"name": "limit", "in": "query", "schema": map[string]any{"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
 			map[string]any{"name": "timeline", "in": "query", "description": "also return each call's events", "schema": apiType("boolean")},
 		},

@@ -13,7 +13,8 @@ import (
 var staticFiles embed.FS
 
 // staticRoutes serves the agent page at /, the supervisors' wallboard at
-// /wallboard and reports at /reports, and their files under /static/.
+// /wallboard, reports at /reports, learned answers at /answers, and
+// their files under /static/.
 func (s *Server) staticRoutes(mux *http.ServeMux) {
 	sub, err := fs.Sub(staticFiles, "static")
 	if err != nil {
@@ -31,6 +32,10 @@ func (s *Server) staticRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /reports", func(w http.ResponseWriter, r *http.Request) {
 		pageHeaders(w)
 		http.ServeFileFS(w, r, sub, "reports.html")
+	})
+	mux.HandleFunc("GET /answers", func(w http.ResponseWriter, r *http.Request) {
+		pageHeaders(w)
+		http.ServeFileFS(w, r, sub, "answers.html")
 	})
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		pageHeaders(w)

@@ -44,6 +44,8 @@ type Server struct {
 	Calls CallStore
 	// Recordings serves /api/v1/calls/{id}/recording; nil: 503.
 	Recordings Recordings
+	// Transcripts serves /api/v1/calls/{id}/transcript; nil: 503.
+	Transcripts TranscriptStore
 	// Tickets serves /api/v1/tickets; nil: found on Calls (the same
 	// store), else 503.
 	Tickets TicketStore
@@ -56,6 +58,11 @@ type Server struct {
 	// Chat serves web chat (/chat/...) and the agents' chats panel
 	// (docs/chat.md); nil: chat is off.
 	Chat Chats
+	// Answers serves learned answers under /api/v1/answers (answers.go);
+	// nil: 503. AnswerClips cuts replies out of recordings (with
+	// Recordings; nil: recorded answers cannot be heard or approved).
+	Answers     AnswerStore
+	AnswerClips AnswerClips
 	// chatAddrs bounds visitors' chats per client address (chatlimit.go).
 	chatAddrs chatAddrLimit
 
@@ -73,11 +80,15 @@ func (s *Server) Handler() http.Handler {
 	s.reportRoutes(mux)
 	s.surveyRoutes(mux)
 	s.recordingRoutes(mux)
+	s.transcriptRoutes(mux)
+	s.assistRoutes(mux)
 	s.ticketRoutes(mux)
 	s.knowledgeRoutes(mux)
 	s.callbackRoutes(mux)
 	s.chatRoutes(mux)
 	s.analyticsRoutes(mux)
+	s.demoCRMRoutes(mux)
+	s.answerRoutes(mux)
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API resource: "+r.URL.Path)
 	})
@@ -167,9 +178,12 @@ var openAPIDoc = map[string]any{
 		"/api/v1/calls/search":              openAPICallSearch(),
 		"/api/v1/reports/queues":            openAPIQueueReport(),
 		"/api/v1/reports/agents":            openAPIAgentReport(),
+		"/api/v1/reports/checklists":        openAPIChecklistReport(),
+		"/api/v1/calls/{id}/assist":         openAPICallAssist(),
 		"/api/v1/reports/csat":              openAPICSATReport(),
 		"/api/v1/calls/{id}/recording":      openAPIRecording(),
 		"/api/v1/calls/{id}/recording/meta": openAPIRecordingMeta(),
+		"/api/v1/calls/{id}/transcript":     openAPICallTranscript(),
 		"/api/v1/tickets":                   openAPITickets(),
 		"/api/v1/callbacks":                 openAPICallbacks(),
 		"/api/v1/callbacks/{id}":            openAPICallback(),
@@ -182,6 +196,15 @@ var openAPIDoc = map[string]any{
 		"/api/v1/kb/articles/{id}":          openAPIKBArticle(),
 		"/api/v1/analytics":                 openAPIAnalytics(),
 		"/api/v1/analytics.csv":             openAPIAnalyticsCSV(),
+
+		// Learned answers (answers.go).
+		"/api/v1/answers/proposals":              openAPIAnswerProposals(),
+		"/api/v1/answers/proposals/{id}/audio":   openAPIAnswerProposalAudio(),
+		"/api/v1/answers/proposals/{id}/approve": openAPIAnswerProposalApprove(),
+		"/api/v1/answers/proposals/{id}/reject":  openAPIAnswerProposalReject(),
+		"/api/v1/answers":                        openAPIAnswers(),
+		"/api/v1/answers/{intent}":               openAPIAnswer(),
+		"/api/v1/answers/{intent}/audio":         openAPIAnswerAudio(),
 		"/api/v1/status": map[string]any{
 			"get": map[string]any{
 				"summary": "Server status",

@@ -88,3 +88,35 @@ func TestLoadKnowledge(t *testing.T) {
 		t.Errorf("broken file: %v, want %s...", err, want)
 	}
 }
+
+// TestFlowCheckChecklists: checklist files are checked at `hotline flow
+// check` with FILE:LINE errors, their IVR steps against the flows given
+// with them and their events against the IVR's; the demo's pass.
+func TestFlowCheckChecklists(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "kb", "demo")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "checklists.yaml")
+	src := "checklists:\n  - id: lost-card\n    title: Lost card\n    ivr: [lost_card]\n    steps:\n" +
+		"      - id: verify\n        title: Verify identity\n        when:\n" +
+		"          - ivr: pin_confirmed\n          - event: {kind: pin_verified}\n"
+	if err := os.WriteFile(bad, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	code := run([]string{"flow", "check", "--speech-dict", "none", bad, "../../configs/flows/demo-main.yaml"}, &out, &errb)
+	for _, want := range []string{
+		bad + `:9: checklist lost-card: step verify: ivr names flow step "pin_confirmed", which no flow of the tenant has`,
+		bad + `:10: checklist lost-card: step verify: unknown IVR event "pin_verified"`,
+	} {
+		if code != 1 || !strings.Contains(out.String(), want) {
+			t.Errorf("exit %d, output:\n%s%s\nwant exit 1 and %s", code, &out, &errb, want)
+		}
+	}
+	out.Reset()
+	code = run([]string{"flow", "check", "--speech-dict", "none", "../../configs/kb/demo/checklists.yaml", "../../configs/flows/demo-main.yaml"}, &out, &errb)
+	if code != 0 {
+		t.Errorf("the demo's checklists: exit %d\n%s%s", code, &out, &errb)
+	}
+}

@@ -114,6 +114,23 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	deskCfg.OnState = chats.AgentState
+	// Live transcripts of agent calls (docs/transcripts.md); lines are
+	// stored once the database is open, before any call is answered.
+	checklists, err := loadChecklists(cfg)
+	if err != nil {
+		return err
+	}
+	trStore := &lateAssistStore{}
+	trans, err := startAssist(cfg.Speech.Transcribe, kbBase, checklists, trStore, log.With("component", "assist"))
+	if err != nil {
+		return err
+	}
+	defer trans.close()
+	deskCfg.Assist = trans.live
+	// The caller context beside the softphone (docs/assist.md): previous
+	// calls come from the database once it is open, before any offer.
+	history := &lateHistory{}
+	deskCfg.Context = newCallerContexts(cfg, history, log.With("component", "context"))
 	agentDesk := desk.New(deskCfg)
 	defer agentDesk.Close()
 	// Speech engines close after the calls (deferred before them).
@@ -136,6 +153,8 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer db.Close()
 	chatStore.db = db
+	trStore.db = db
+	history.db = db
 	if _, err := db.Migrate(ctx); err != nil {
 		return err
 	}
@@ -204,6 +223,7 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	promReg.MustRegister(newSIPCollector(sipSrv, eng))
 	promReg.MustRegister(newACDCollector(reg))
 	quality.register(promReg)
+	promReg.MustRegister(trans.latency)
 	httpSrv := &web.Server{
 		Addr:     cfg.HTTP.Listen,
 		Status:   status{sipSrv},
@@ -215,10 +235,14 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 		ACD:      acds{reg},
 		Calls:    db,
 		Chat:     chats,
+		// Live transcripts of agent calls (docs/transcripts.md).
+		Transcripts: db,
 	}
 	if recManager != nil {
 		httpSrv.Recordings = recManager
+		httpSrv.AnswerClips = recManager // learned answers' clips (docs/answers.md)
 	}
+	httpSrv.Answers = db
 	if httpSrv.Knowledge, err = loadKnowledge(ctx, cfg, kbBase, db, log.With("component", "kb")); err != nil {
 		return err
 	}
@@ -262,6 +286,7 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	err = g.Wait()
 	// The calls have ended: their recordings close before the manager.
 	agentDesk.Close()
+	trans.close() // the last lines are stored
 	stopACD()
 	if aerr := <-acdDone; aerr != nil {
 		log.Error("acd", "error", aerr)

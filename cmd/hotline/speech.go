@@ -43,6 +43,7 @@ var defaultSpeechEngines = speechEngines{
 const speechUsage = `usage:
   hotline speech recognize --flow FILE --step NAME WAV...
   hotline speech say [-o OUT.wav] [-voice V] [-speed WPM] TEXT...
+  hotline speech serve --listen ADDR|fd:N [--pool N] [--lm FILE] [--model DIR] [--dict FILE]
 `
 
 func speechCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -59,6 +60,8 @@ func runSpeech(ctx context.Context, args []string, stdout, stderr io.Writer, eng
 		return recognizeCmd(ctx, args[1:], stdout, stderr, eng)
 	case "say":
 		return sayCmd(ctx, args[1:], stdout, stderr, eng)
+	case "serve":
+		return speechServeCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, speechUsage)
 		return nil

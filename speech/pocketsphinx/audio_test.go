@@ -1,13 +1,10 @@
 package pocketsphinx
 
 import (
-	"hotline/internal/testenv"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 
-	"hotline/media"
+	"hotline/speech/speechtest"
 )
 
 // Test speech is generated with the TTS engines installed on the machine,
@@ -33,24 +30,5 @@ var espeakVoices = []voice{
 // round trip, with 300 ms of silence before and after.
 func telephone(t testing.TB, v voice, text string) []int16 {
 	t.Helper()
-	if _, err := exec.LookPath(v.cmd("", "").Path); err != nil {
-		testenv.Missing(t, "%s is not installed (apt-get install flite espeak-ng)", v.name)
-	}
-	out := filepath.Join(t.TempDir(), "tts.wav")
-	if b, err := v.cmd(text, out).CombinedOutput(); err != nil {
-		t.Fatalf("%s %q: %v: %s", v.name, text, err, b)
-	}
-	p, err := media.LoadWAV(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.Remove(out)
-	pcm := make([]int16, p.Samples())
-	media.NewPlayer(p, false).ReadFrame(pcm)
-	pad := make([]int16, 2400)
-	all := append(append(append([]int16{}, pad...), pcm...), pad...)
-	u := make([]byte, len(all))
-	media.EncodePCMU(u, all)
-	media.DecodePCMU(all, u)
-	return all
+	return speechtest.Telephone(t, v.name, v.cmd, text)
 }

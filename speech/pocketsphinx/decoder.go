@@ -5,6 +5,8 @@ package pocketsphinx
 #include <stdlib.h>
 #include <pocketsphinx.h>
 #include <sphinxbase/cmd_ln.h>
+#include <sphinxbase/logmath.h>
+#include <sphinxbase/ngram_model.h>
 
 // hl_init parses argv (cgo cannot call the variadic cmd_ln_init) and
 // creates a decoder; the decoder keeps its own reference to the config.
@@ -42,6 +44,39 @@ static int hl_live_process(ps_decoder_t *ps, const int16 *pcm, long n) {
 	if (ps_process_raw(ps, pcm, (size_t)n, FALSE, FALSE) < 0) return -1;
 	return ps_get_in_speech(ps);
 }
+
+// hl_seg reads one word segment of the last decode; the posterior is
+// converted to linear here since logmath is C-side state.
+static const char *hl_seg(ps_decoder_t *ps, ps_seg_t *seg, int *sf, int *ef, double *conf) {
+	int32 a, l, b;
+	ps_seg_frames(seg, sf, ef);
+	*conf = logmath_exp(ps_get_logmath(ps), ps_seg_prob(seg, &a, &l, &b));
+	return ps_seg_word(seg);
+}
+
+// hl_set_biased_lm adds the search name: the language model of the search
+// base interpolated with the ARPA model at arpa, weight bias for the
+// latter. The set owns one reference to each model; ps_set_lm takes its
+// own reference to the set.
+static int hl_set_biased_lm(ps_decoder_t *ps, const char *name, const char *base,
+		const char *arpa, float bias) {
+	ngram_model_t *big = ps_get_lm(ps, base);
+	if (big == NULL) return -1;
+	ngram_model_t *small = ngram_model_read(ps_get_config(ps), arpa, NGRAM_ARPA, ps_get_logmath(ps));
+	if (small == NULL) return -2;
+	ngram_model_t *models[2] = { ngram_model_retain(big), small };
+	char *names[2] = { "base", "vocabulary" };
+	float32 weights[2] = { 1 - bias, bias };
+	ngram_model_t *set = ngram_model_set_init(ps_get_config(ps), models, names, weights, 2);
+	if (set == NULL) {
+		ngram_model_free(models[0]);
+		ngram_model_free(small);
+		return -3;
+	}
+	int rc = ps_set_lm(ps, name, set);
+	ngram_model_free(set);
+	return rc < 0 ? -4 : 0;
+}
 */
 import "C"
 
@@ -55,9 +90,9 @@ import (
 // pool hands it to one goroutine at a time.
 type decoder struct {
 	ps *C.ps_decoder_t
-	// searches holds the grammar keys already compiled into this decoder
-	// (ps_set_jsgf_string is a few ms; switching with ps_set_search is
-	// free), in least-recently-used order, newest last.
+	// searches holds the grammar (or vocabulary) keys already compiled
+	// into this decoder (ps_set_jsgf_string is a few ms; switching with
+	// ps_set_search is free), in least-recently-used order, newest last.
 	searches  []string
 	maxCache  int
 	hasPhones bool // the phone-loop search for confidence was loaded
@@ -111,9 +146,41 @@ func (d *decoder) free() {
 }
 
 // useGrammar makes key's search exist in the decoder, compiling jsgf if
-// it is not cached, and evicting the least recently used one beyond
-// maxCache (each compiled search holds an FSG and its HMM network).
+// it is not cached.
 func (d *decoder) useGrammar(key, jsgf string) error {
+	return d.useSearch(key, func() error {
+		name := C.CString(key)
+		defer C.free(unsafe.Pointer(name))
+		text := C.CString(jsgf)
+		defer C.free(unsafe.Pointer(text))
+		if C.ps_set_jsgf_string(d.ps, name, text) < 0 {
+			return fmt.Errorf("pocketsphinx: grammar %s does not compile", key)
+		}
+		return nil
+	})
+}
+
+// useBiasedLM makes the search key exist: the language model of the
+// search base interpolated with the ARPA model in the file arpa.
+func (d *decoder) useBiasedLM(key, base, arpa string, bias float64) error {
+	return d.useSearch(key, func() error {
+		name := C.CString(key)
+		defer C.free(unsafe.Pointer(name))
+		b := C.CString(base)
+		defer C.free(unsafe.Pointer(b))
+		a := C.CString(arpa)
+		defer C.free(unsafe.Pointer(a))
+		if rc := C.hl_set_biased_lm(d.ps, name, b, a, C.float(bias)); rc < 0 {
+			return fmt.Errorf("pocketsphinx: vocabulary model %s failed (step %d)", key, -rc)
+		}
+		return nil
+	})
+}
+
+// useSearch makes the search key exist in the decoder, calling add to
+// create it if it is not cached, and evicting the least recently used
+// one beyond maxCache (each search holds its own network).
+func (d *decoder) useSearch(key string, add func() error) error {
 	for i, k := range d.searches {
 		if k == key {
 			copy(d.searches[i:], d.searches[i+1:])
@@ -121,12 +188,8 @@ func (d *decoder) useGrammar(key, jsgf string) error {
 			return nil
 		}
 	}
-	name := C.CString(key)
-	defer C.free(unsafe.Pointer(name))
-	text := C.CString(jsgf)
-	defer C.free(unsafe.Pointer(text))
-	if C.ps_set_jsgf_string(d.ps, name, text) < 0 {
-		return fmt.Errorf("pocketsphinx: grammar %s does not compile", key)
+	if err := add(); err != nil {
+		return err
 	}
 	d.searches = append(d.searches, key)
 	if len(d.searches) > d.maxCache {
@@ -191,3 +254,35 @@ func (d *decoder) liveProcess(pcm []int16) (inSpeech bool, err error) {
 }
 
 func (d *decoder) liveEnd() { C.ps_end_utt(d.ps) }
+
+// segment is one word (or filler) of a decode, frames of 10 ms counted
+// from the start of the decoded audio.
+type segment struct {
+	word   string
+	sf, ef int
+	conf   float64
+}
+
+// setLM loads an n-gram language model as the search named name.
+func (d *decoder) setLM(name, path string) error {
+	n := C.CString(name)
+	defer C.free(unsafe.Pointer(n))
+	p := C.CString(path)
+	defer C.free(unsafe.Pointer(p))
+	if C.ps_set_lm_file(d.ps, n, p) < 0 {
+		return fmt.Errorf("pocketsphinx: load language model %s failed", path)
+	}
+	return nil
+}
+
+// segments returns the word segments of the last decode's best path.
+func (d *decoder) segments() []segment {
+	var out []segment
+	for seg := C.ps_seg_iter(d.ps); seg != nil; seg = C.ps_seg_next(seg) {
+		var sf, ef C.int
+		var conf C.double
+		w := C.hl_seg(d.ps, seg, &sf, &ef, &conf)
+		out = append(out, segment{word: C.GoString(w), sf: int(sf), ef: int(ef), conf: float64(conf)})
+	}
+	return out
+}

@@ -28,7 +28,6 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
-	"sync"
 	"time"
 
 	"hotline/speech"
@@ -153,13 +152,7 @@ type Engine struct {
 	cfg  Config
 	dict *grammar.Dict
 	args []string
-
-	idle   chan *decoder // decoders not in use
-	slots  chan struct{} // one token per decoder that may still be created
-	mu     sync.Mutex    // guards closed and live
-	live   int           // decoders created and not freed
-	closed bool
-	quit   chan struct{} // closed by Close: wakes streams waiting for a decoder
+	*pool
 }
 
 var (
@@ -172,14 +165,9 @@ var (
 // the first caller).
 func New(cfg Config) (*Engine, error) {
 	cfg.defaults()
-	for _, p := range []string{cfg.ModelDir + "/mdef", cfg.DictPath} {
-		if _, err := os.Stat(p); err != nil {
-			return nil, fmt.Errorf("pocketsphinx: model: %w (install pocketsphinx-en-us, see scripts/deps.sh)", err)
-		}
-	}
-	dict, err := grammar.LoadDict(cfg.DictPath)
+	dict, err := loadModel(cfg.DictPath, cfg.ModelDir+"/mdef")
 	if err != nil {
-		return nil, fmt.Errorf("pocketsphinx: %w", err)
+		return nil, err
 	}
 	e := &Engine{
 		cfg:  cfg,
@@ -196,20 +184,29 @@ func New(cfg Config) (*Engine, error) {
 			// cut the 250 ms lead-in the CMN estimate benefits from.
 			"-remove_silence", "no",
 		},
-		idle:  make(chan *decoder, cfg.PoolSize),
-		slots: make(chan struct{}, cfg.PoolSize),
-		quit:  make(chan struct{}),
 	}
-	for range cfg.PoolSize {
-		e.slots <- struct{}{}
-	}
-	<-e.slots
-	d, err := e.create()
-	if err != nil {
+	e.pool = newPool(cfg.PoolSize, func() (*decoder, error) {
+		return newDecoder(e.args, e.phoneLM(), e.cfg.GrammarCache)
+	})
+	if err := e.prime(); err != nil {
 		return nil, err
 	}
-	e.idle <- d
 	return e, nil
+}
+
+// loadModel checks that the model files exist and loads the dictionary's
+// word list.
+func loadModel(dictPath string, files ...string) (*grammar.Dict, error) {
+	for _, p := range append(files, dictPath) {
+		if _, err := os.Stat(p); err != nil {
+			return nil, fmt.Errorf("pocketsphinx: model: %w (install pocketsphinx-en-us, see scripts/deps.sh)", err)
+		}
+	}
+	dict, err := grammar.LoadDict(dictPath)
+	if err != nil {
+		return nil, fmt.Errorf("pocketsphinx: %w", err)
+	}
+	return dict, nil
 }
 
 func (e *Engine) phoneLM() string {
@@ -219,98 +216,15 @@ func (e *Engine) phoneLM() string {
 	return e.cfg.PhoneLM
 }
 
-// create makes a decoder for a slot the caller took; the slot goes back
-// if that fails.
-func (e *Engine) create() (*decoder, error) {
-	d, err := newDecoder(e.args, e.phoneLM(), e.cfg.GrammarCache)
-	if err != nil {
-		e.slots <- struct{}{}
-		return nil, err
-	}
-	e.mu.Lock()
-	e.live++
-	e.mu.Unlock()
-	return d, nil
-}
-
-// acquire borrows a decoder: an idle one, else a new one while under
-// PoolSize, else the next one released.
-func (e *Engine) acquire(ctx context.Context) (*decoder, error) {
-	select {
-	case d := <-e.idle:
-		return d, nil
-	default:
-	}
-	select {
-	case d := <-e.idle:
-		return d, nil
-	case <-e.slots:
-		return e.create()
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-e.quit:
-		return nil, ErrClosed
-	}
-}
-
-// tryIdle borrows an idle decoder without waiting or creating one.
-func (e *Engine) tryIdle() *decoder {
-	select {
-	case d := <-e.idle:
-		return d
-	default:
-		return nil
-	}
-}
-
-// release returns a borrowed decoder, or frees it if the engine closed.
-// The send happens under mu so Close cannot drain the idle channel between
-// the check and the send and miss this decoder.
-func (e *Engine) release(d *decoder) {
-	e.mu.Lock()
-	if !e.closed {
-		e.idle <- d // never blocks: at most PoolSize decoders exist
-		e.mu.Unlock()
-		return
-	}
-	e.live--
-	e.mu.Unlock()
-	d.free()
-}
-
 // Close frees the idle decoders; borrowed ones are freed when returned.
 // Streams waiting for a decoder end with a Final without a result.
 func (e *Engine) Close() error {
-	e.mu.Lock()
-	if e.closed {
-		e.mu.Unlock()
-		return nil
-	}
-	e.closed = true
-	close(e.quit)
-	var idle []*decoder
-	for len(e.idle) > 0 {
-		idle = append(idle, <-e.idle)
-	}
-	e.live -= len(idle)
-	e.mu.Unlock()
-	for _, d := range idle {
-		d.free()
-	}
+	e.pool.close()
 	return nil
 }
 
-// Stats is the pool's state, for metrics.
-type Stats struct {
-	Decoders, Idle, Max int
-}
-
 // Stats reports the pool's size.
-func (e *Engine) Stats() Stats {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return Stats{Decoders: e.live, Idle: len(e.idle), Max: e.cfg.PoolSize}
-}
+func (e *Engine) Stats() Stats { return e.pool.stats() }
 
 // Missing implements speech.Vocabulary: the words of phrase that the
 // dictionary lacks after normalisation (see grammar.Normalize).
@@ -331,10 +245,7 @@ func (e *Engine) Compile(g speech.Grammar) (*grammar.Compiled, error) {
 
 // Start implements speech.Recognizer.
 func (e *Engine) Start(ctx context.Context, g speech.Grammar) (speech.Stream, error) {
-	e.mu.Lock()
-	closed := e.closed
-	e.mu.Unlock()
-	if closed {
+	if e.isClosed() {
 		return nil, ErrClosed
 	}
 	c, err := e.Compile(g)

@@ -36,57 +36,42 @@ type stream struct {
 	g      *grammar.Compiled
 	ctx    context.Context
 	events chan speech.Event
-	done   chan struct{} // closed when the worker has exited
-	wake   chan struct{} // cap 1: audio was written or Close called
+	done   chan struct{}   // closed when the worker has exited
+	queue  *speech.Backlog // written, not yet taken; MaxBacklog at most
 
 	mu       sync.Mutex
-	pending  []int16 // written, not yet taken; capacity MaxBacklog
-	dropped  int     // samples dropped because pending was full
-	closing  bool
 	finished bool // the worker sent the Final
-
-	closeOnce sync.Once
 }
 
 func newStream(ctx context.Context, e *Engine, g *grammar.Compiled) *stream {
 	s := &stream{
-		e:       e,
-		g:       g,
-		ctx:     ctx,
-		events:  make(chan speech.Event, 4), // SpeechStarted + Final fit: the worker never blocks on a slow reader
-		done:    make(chan struct{}),
-		wake:    make(chan struct{}, 1),
-		pending: make([]int16, 0, samples(e.cfg.MaxBacklog)),
+		e:      e,
+		g:      g,
+		ctx:    ctx,
+		events: make(chan speech.Event, 4), // SpeechStarted + Final fit: the worker never blocks on a slow reader
+		done:   make(chan struct{}),
+		queue:  speech.NewBacklog(samples(e.cfg.MaxBacklog)),
 	}
 	go s.run()
 	return s
 }
 
-// Write implements speech.Stream. It copies pcm into the pending buffer
-// (no allocation: the buffer is preallocated and swapped with the
-// worker's) and returns; audio beyond MaxBacklog is dropped.
+// Write implements speech.Stream. It copies pcm into the queue and
+// returns; audio beyond MaxBacklog is dropped.
 func (s *stream) Write(pcm []int16) error {
 	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
-		return ErrStreamClosed
-	}
-	if s.finished {
+	finished := s.finished
+	s.mu.Unlock()
+	if finished {
 		// The IVR may still be feeding audio in the instant before it
 		// reads the Final; that audio is simply not needed.
-		s.mu.Unlock()
+		if s.queue.Closed() {
+			return ErrStreamClosed
+		}
 		return nil
 	}
-	room := cap(s.pending) - len(s.pending)
-	if len(pcm) > room {
-		s.dropped += len(pcm) - room
-		pcm = pcm[:room]
-	}
-	s.pending = append(s.pending, pcm...)
-	s.mu.Unlock()
-	select {
-	case s.wake <- struct{}{}:
-	default:
+	if !s.queue.Write(pcm) {
+		return ErrStreamClosed
 	}
 	return nil
 }
@@ -98,15 +83,7 @@ func (s *stream) Events() <-chan speech.Event { return s.events }
 // (decoding what was said so far, if anything) and sends the Final; Close
 // returns when it has.
 func (s *stream) Close() error {
-	s.closeOnce.Do(func() {
-		s.mu.Lock()
-		s.closing = true
-		s.mu.Unlock()
-		select {
-		case s.wake <- struct{}{}:
-		default:
-		}
-	})
+	s.queue.Close()
 	<-s.done
 	return nil
 }
@@ -140,14 +117,12 @@ func (s *stream) run() {
 	for {
 		ctxDone := false
 		select {
-		case <-s.wake:
+		case <-s.queue.Wake():
 		case <-s.ctx.Done():
 			ctxDone = true
 		}
-		s.mu.Lock()
-		work, s.pending = s.pending, work[:0]
-		closing := s.closing
-		s.mu.Unlock()
+		var closing bool
+		work, closing = s.queue.Take(work, 0)
 		if fin, ok := s.feed(u, work); ok {
 			s.finish(fin)
 			return
@@ -244,9 +219,8 @@ func (s *stream) finish(fin speech.Event) {
 	fin.At = time.Now()
 	s.mu.Lock()
 	s.finished = true
-	dropped := s.dropped
 	s.mu.Unlock()
-	if dropped > 0 {
+	if dropped := s.queue.Dropped(); dropped > 0 {
 		s.e.cfg.Logger.Warn("speech: recognizer fell behind, audio dropped",
 			"dropped_ms", dropped*1000/speech.SampleRate, "grammar", s.g.Key)
 	}

@@ -6,6 +6,9 @@ import { initTickets } from './tickets.js';
 import { initKnowledge } from './kb.js';
 import { initChats } from './chat-agent.js';
 import { initDial } from './dial.js';
+import { initTranscript } from './transcript.js';
+import { initCallerContext } from './context.js';
+import { initChecklist } from './checklist.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -51,6 +54,14 @@ const ringer = new Ringer();
 const chats = initChats();
 // Knowledge panel (kb.js): search, and kb_matches pushed during calls.
 const kb = initKnowledge();
+// Live transcript (transcript.js): lines pushed during calls, kept through
+// wrap-up, cleared by the next call.
+const transcript = initTranscript({ me: () => desk.me });
+// Checklist (checklist.js): the call's steps, ticked by the server or by hand.
+const checklist = initChecklist({ send: (m) => send(m) });
+// Caller context (context.js): who is calling, from the offer through
+// wrap-up.
+const callerContext = initCallerContext();
 // Tickets are created from the call on the line, or the one in wrap-up.
 const tickets = initTickets({ call: () => desk.call || desk.lastCall, callButton: (n) => dialer.callButton(n) });
 // Click to call (dial.js): hidden while a call or an offer is on the page.
@@ -98,6 +109,9 @@ function showLogin(message) {
   tickets.hide();
   kb.hide();
   chats.hide();
+  transcript.clear();
+  callerContext.clear();
+  checklist.clear();
   $('login-error').textContent = message || '';
   $(($('login-tenant').value ? 'login-username' : 'login-tenant')).focus();
 }
@@ -312,6 +326,8 @@ async function handle(msg) {
       }
       break;
     case 'webrtc_offer':
+      transcript.callStarted(msg.call);
+      checklist.callStarted(msg.call);
       takeIceServers(msg);
       await acceptWebRTC(msg);
       break;
@@ -346,8 +362,20 @@ async function handle(msg) {
     case 'kb_matches':
       kb.showMatches(msg);
       break;
+    case 'checklist':
+      checklist.handle(msg);
+      break;
+    case 'transcript':
+      transcript.handle(msg);
+      break;
+    case 'transcript_status':
+      transcript.status(msg);
+      break;
     case 'dial_progress':
       dialer.handle(msg);
+      break;
+    case 'caller_context':
+      callerContext.handle(msg);
       break;
     default:
       break; // newer server: ignore what we do not know
@@ -749,6 +777,10 @@ function render() {
   }
   tickets.render();
   dialer.render();
+  callerContext.sync({
+    callID: offer ? offer.call : desk.call ? desk.call.id : wrapping && desk.lastCall ? desk.lastCall.id : null,
+    ringing: !!offer,
+  });
   tick();
 }
 

@@ -3,7 +3,8 @@
 // from the JSON API (web/reports.go, web/recordings.go); the CSV links are
 // the same routes with format=csv. Plain ES module, no build.
 
-import { $, showError, api, apiOrError, pct, mmss, dateIn, signInShell, onRangePicked } from './common.js';
+import { $, el, showError, api, apiOrError, pct, mmss, dateIn, signInShell, onRangePicked } from './common.js';
+import { createTranscriptPanel } from './transcript.js';
 
 const page = {
   // The tenant's time zone, learnt from the first report: report dates
@@ -17,6 +18,7 @@ const page = {
   agentReport: null,
   calls: [],
   call: null,
+  searchedText: '', // the "Said on the call" words of the last search, marked in transcripts
   loads: 0, // completed report loads, for tests
   // Request generations: an answer that arrives after a newer request
   // was made is dropped, so a slow old range never overwrites a new one.
@@ -227,7 +229,7 @@ function renderAgentReport() {
 async function search() {
   const p = new URLSearchParams({ limit: '100' });
   for (const [key, id] of [['number', 'search-number'], ['from', 'search-from'], ['to', 'search-to'],
-    ['agent', 'search-agent'], ['disposition', 'search-disposition'], ['region', 'search-region']]) {
+    ['agent', 'search-agent'], ['disposition', 'search-disposition'], ['region', 'search-region'], ['text', 'search-text']]) {
     const v = $(id).value.trim();
     if (v) p.set(key, v);
   }
@@ -240,6 +242,7 @@ async function search() {
     return;
   }
   page.calls = r.calls;
+  page.searchedText = p.get('text') || '';
   const rows = r.calls.map((m) => {
     const c = m.call;
     const tr = document.createElement('tr');
@@ -259,6 +262,7 @@ async function search() {
       cell(stint ? stint.queue : ''), cell(agents.join(', ')),
       cell(stint ? mmss(stint.wait_ms) : '', 'num'), cell(c.ended_at ? mmss(c.duration_ms) : 'ongoing', 'num'),
       cell(m.dispositions.map((d) => d.code).join(', ')),
+      transcriptCell(c),
     );
     return tr;
   });
@@ -266,6 +270,14 @@ async function search() {
   $('calls').hidden = rows.length === 0;
   $('search-status').textContent = rows.length === 0 ? 'No calls match.'
     : `${rows.length} call${rows.length === 1 ? '' : 's'}${rows.length >= 100 ? ' (the newest 100; narrow the search for older ones)' : ''}.`;
+}
+
+// transcriptCell opens the call with its transcript in view.
+function transcriptCell(c) {
+  const b = el('button', { type: 'button', className: 'link transcript-open', textContent: 'Transcript' }, [],
+    { 'aria-label': `Show the transcript of the call from ${c.from_number || 'unknown'} at ${clock(c.started_at, true)}` });
+  b.addEventListener('click', () => showCall(c.id, { transcript: true }));
+  return el('td', {}, [b]);
 }
 
 // ---- one call ----
@@ -287,7 +299,7 @@ function describe(ev) {
   return [ev.step && `step ${ev.step}`, data].filter(Boolean).join(' · ');
 }
 
-async function showCall(id) {
+async function showCall(id, { transcript = false } = {}) {
   const gen = ++page.gen.call;
   const r = await get(`/api/v1/calls/${encodeURIComponent(id)}`);
   if (!r || gen !== page.gen.call) return;
@@ -330,8 +342,41 @@ async function showCall(id) {
   });
   $('timeline').replaceChildren(...items);
   $('call-view').hidden = false;
-  await showRecording(c.id, gen);
-  $('call-view').scrollIntoView({ block: 'start' });
+  await Promise.all([showRecording(c.id, gen), showTranscript(c.id, gen)]);
+  if (gen !== page.gen.call) return;
+  (transcript ? $('call-transcript') : $('call-view')).scrollIntoView({ block: 'start' });
+}
+
+// ---- a call's transcript ----
+
+// markWords marks in text the words of the last search: the server
+// matches stemmed words, so a word here matches by its stem-ish prefix
+// ("cancelled" finds "cancel", "cancels").
+function markWords(text) {
+  const words = page.searchedText.toLowerCase().split(/[^\p{L}\p{N}']+/u).filter((w) => w.length >= 3)
+    .map((w) => (w.length > 5 ? w.slice(0, Math.max(5, w.length - 3)) : w));
+  if (words.length === 0) return [text];
+  const out = [];
+  for (const part of text.split(/([\p{L}\p{N}']+)/u)) {
+    const hit = part && words.some((w) => part.toLowerCase().startsWith(w));
+    out.push(hit ? el('mark', { textContent: part }) : part);
+  }
+  return out;
+}
+
+const callTranscript = createTranscriptPanel($('call-transcript'), {
+  title: 'Transcript', heading: 'h3',
+  nameOf: (l) => (l.agent_id ? `Agent · ${agentName(l.agent_id)}` : 'Agent'),
+  textOf: markWords,
+});
+
+async function showTranscript(id, gen) {
+  callTranscript.clear();
+  const r = await api(`/api/v1/calls/${encodeURIComponent(id)}/transcript`).catch(() => ({ ok: false, status: 0 }));
+  if (gen !== page.gen.call) return;
+  if (r.status === 404) return callTranscript.say(id, 'This call has no transcript.');
+  if (!r.ok) return callTranscript.say(id, (r.data && r.data.error) || `The transcript is not available (${r.status || 'network error'}).`);
+  callTranscript.handle({ call: id, lines: r.data.lines, replay: false });
 }
 
 // showRecording asks for the recording's metadata first (it says whether
@@ -392,4 +437,5 @@ window.hotlineReports = {
   get queueReport() { return page.queueReport; },
   get calls() { return page.calls; },
   get call() { return page.call; },
+  get transcript() { return callTranscript.state; },
 };

@@ -4,6 +4,8 @@
 
 import { Analyser } from './audio.js';
 import { $, showError, mmss as fmt, signInShell } from './common.js';
+import { createTranscriptPanel } from './transcript.js';
+import { createChecklistPanel } from './checklist.js';
 
 const STATE_LABELS = {
   available: 'Available', ringing: 'Ringing', on_call: 'On call', wrap_up: 'Wrap-up',
@@ -17,6 +19,21 @@ const board = { ws: null, last: null, received: 0, retry: null };
 // offers on this socket.
 const mon = { call: null, mode: null, live: false, pc: null, stream: null, remote: null, analyser: null };
 
+// The monitored call's live transcript: the server sends it on this
+// socket while monitoring, the lines said before as replay. It stays up
+// after monitoring ends, until another call is monitored.
+const transcript = createTranscriptPanel($('monitor-transcript'), {
+  title: 'Transcript of the monitored call', replay: 'Before you joined',
+  nameOf: (l) => {
+    const a = board.last && board.last.agents.find((x) => x.username === l.agent || x.id === l.agent_id);
+    return (a && (a.display_name || a.username)) || l.agent || 'Agent';
+  },
+});
+window.hotlineWallboardTranscript = transcript.state;
+// Its checklist, as the agent sees it (read-only here).
+const checklist = createChecklistPanel($('monitor-checklist'));
+window.hotlineWallboardChecklist = checklist.state;
+
 const showLogin = signInShell({
   view: 'board-view',
   forbidden: 'The wallboard is for supervisors.',
@@ -25,6 +42,8 @@ const showLogin = signInShell({
     const ws = board.ws;
     board.ws = null;
     if (ws) ws.close(1000, 'logout');
+    transcript.clear();
+    checklist.clear();
   },
 });
 
@@ -48,6 +67,15 @@ function connect() {
       case 'monitoring':
         mon.live = true;
         mon.mode = msg.mode;
+        break;
+      case 'checklist':
+        if (msg.call === mon.call) checklist.handle(msg);
+        break;
+      case 'transcript':
+        if (msg.call === mon.call) transcript.handle(msg);
+        break;
+      case 'transcript_status':
+        if (msg.call === mon.call) transcript.status(msg);
         break;
       case 'monitor_ended':
         endMonitor();
@@ -86,6 +114,8 @@ function monitor(call, mode) {
     endMonitor();
     mon.call = call;
     mon.mode = mode;
+    transcript.callStarted(call);
+    checklist.callStarted(call);
     send({ type: 'monitor', call, mode });
   }
   render();

@@ -1,0 +1,467 @@
+package pocketsphinx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"hotline/speech"
+	"hotline/speech/grammar"
+)
+
+// DefaultLM is the language model of Debian's pocketsphinx-en-us package.
+const DefaultLM = "/usr/share/pocketsphinx/model/en-us/en-us.lm.bin"
+
+// dictationSearch names the language-model search in each decoder.
+const dictationSearch = "dictation"
+
+// DictationConfig configures a Dictation engine. Zero values take the
+// defaults.
+type DictationConfig struct {
+	// ModelDir, DictPath: as in Config.
+	ModelDir, DictPath string
+	// LMPath is the n-gram language model (DefaultLM), ARPA or binary.
+	LMPath string
+	// PoolSize bounds the decoders alive at once (default: the number of
+	// CPUs). Each holds the language model: ~110 MB with the default one.
+	PoolSize int
+	// EndSilence ends a phrase (default 400 ms, as for menu answers).
+	EndSilence time.Duration
+	// StartSpeech debounces the onset (default 60 ms).
+	StartSpeech time.Duration
+	// MaxPhrase cuts a phrase that runs on (default 15 s); the next one
+	// starts where it was cut. Decode cost and latency grow with length.
+	MaxPhrase time.Duration
+	// MaxBacklog bounds the audio a Transcription queues while its worker
+	// decodes (default 3 s); beyond it audio is dropped and counted.
+	MaxBacklog time.Duration
+	// DecoderWait bounds a phrase's wait for a free decoder when all are
+	// busy (default 3 s); past it the phrase is lost and logged.
+	DecoderWait time.Duration
+	// VocabularyWeight is the interpolation weight of a stream's
+	// vocabulary model against the general one (default 0.1; see
+	// vocab.go and docs/benchmarks.md for how it was chosen).
+	VocabularyWeight float64
+	// VocabularyCache is how many vocabulary searches each decoder keeps
+	// (default 2). Each is a search network over the whole dictionary:
+	// measured ~0.4 s to build and ~58 MB per decoder.
+	VocabularyCache int
+	Logger          *slog.Logger
+	// LogFile receives PocketSphinx's log (default: discarded).
+	LogFile string
+}
+
+func (c *DictationConfig) defaults() {
+	// What it shares with the grammar engine takes that one's defaults.
+	b := Config{ModelDir: c.ModelDir, DictPath: c.DictPath, PoolSize: c.PoolSize, EndSilence: c.EndSilence,
+		StartSpeech: c.StartSpeech, MaxBacklog: c.MaxBacklog, DecoderWait: c.DecoderWait, Logger: c.Logger, LogFile: c.LogFile}
+	b.defaults()
+	c.ModelDir, c.DictPath, c.PoolSize, c.EndSilence = b.ModelDir, b.DictPath, b.PoolSize, b.EndSilence
+	c.StartSpeech, c.MaxBacklog, c.DecoderWait, c.Logger, c.LogFile = b.StartSpeech, b.MaxBacklog, b.DecoderWait, b.Logger, b.LogFile
+	if c.LMPath == "" {
+		c.LMPath = DefaultLM
+	}
+	if c.MaxPhrase <= 0 {
+		c.MaxPhrase = 15 * time.Second
+	}
+	if c.VocabularyWeight <= 0 || c.VocabularyWeight >= 1 {
+		c.VocabularyWeight = 0.1
+	}
+	if c.VocabularyCache <= 0 {
+		c.VocabularyCache = 2
+	}
+}
+
+// Dictation transcribes free speech with the language model: the VAD of
+// the grammar engine cuts the stream into phrases, and each phrase is
+// decoded whole (batch CMN over the phrase) by a pooled decoder, so a
+// decoder is busy only while it decodes. It implements speech.Transcriber;
+// the Vosk server drives DictationStream directly.
+type Dictation struct {
+	cfg  DictationConfig
+	dict *grammar.Dict
+	*pool
+
+	vocabMu  sync.Mutex
+	vocabDir string // vocabulary models; created on first use
+}
+
+var (
+	_ speech.Transcriber = (*Dictation)(nil)
+	_ speech.Vocabulary  = (*Dictation)(nil)
+)
+
+// NewDictation checks the model and creates the first decoder.
+func NewDictation(cfg DictationConfig) (*Dictation, error) {
+	cfg.defaults()
+	dict, err := loadModel(cfg.DictPath, cfg.ModelDir+"/mdef", cfg.LMPath)
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"hotline",
+		"-hmm", cfg.ModelDir,
+		"-dict", cfg.DictPath,
+		"-logfn", cfg.LogFile,
+		"-remove_silence", "no", // boundaries come from our VAD, as for grammars
+	}
+	d := &Dictation{cfg: cfg, dict: dict}
+	d.pool = newPool(cfg.PoolSize, func() (*decoder, error) {
+		dec, err := newDecoder(args, "", cfg.VocabularyCache)
+		if err != nil {
+			return nil, err
+		}
+		if err := dec.setLM(dictationSearch, cfg.LMPath); err != nil {
+			dec.free()
+			return nil, err
+		}
+		return dec, nil
+	})
+	if err := d.prime(); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Close frees the idle decoders; borrowed ones are freed when returned.
+func (d *Dictation) Close() error {
+	d.pool.close()
+	d.vocabMu.Lock()
+	defer d.vocabMu.Unlock()
+	if d.vocabDir != "" {
+		// Decoders still decoding have read their models already.
+		os.RemoveAll(d.vocabDir)
+		d.vocabDir = ""
+	}
+	return nil
+}
+
+// Stats reports the pool's size.
+func (d *Dictation) Stats() Stats { return d.pool.stats() }
+
+// ErrSampleRate is returned for sample rates other than 8 and 16 kHz.
+var ErrSampleRate = errors.New("pocketsphinx: sample rate must be 8000 or 16000")
+
+// DictationStream segments one audio stream into phrases and decodes
+// each when it ends, synchronously in Write. Not safe for concurrent use.
+type DictationStream struct {
+	d     *Dictation
+	label string
+	down  *decimator // 16 kHz input; nil at 8 kHz
+	conv  []int16
+	vocab *vocabulary
+
+	vad      *vad
+	frame    []int16
+	ring     []int16 // the last preroll before speech
+	utt      []int16 // audio of the phrase, from preroll before the onset
+	uttStart int     // stream sample (8 kHz) of utt[0]
+	inSpeech bool
+	pos      int // stream samples run through the VAD
+	maxUtt   int
+	endRun   int // samples of silence that end a phrase
+}
+
+// Open starts a stream. o.SampleRate is 8000 (or 0) or 16000.
+func (d *Dictation) Open(o speech.TranscribeOptions) (*DictationStream, error) {
+	if d.isClosed() {
+		return nil, ErrClosed
+	}
+	s := &DictationStream{d: d, label: o.Label}
+	switch o.SampleRate {
+	case 0, speech.SampleRate:
+	case 2 * speech.SampleRate:
+		s.down = newDecimator()
+	default:
+		return nil, fmt.Errorf("%w, not %d", ErrSampleRate, o.SampleRate)
+	}
+	if len(o.Vocabulary) > 0 {
+		v, err := d.prepareVocabulary(o.Vocabulary)
+		if err != nil {
+			return nil, err
+		}
+		if len(v.missing) > 0 {
+			d.cfg.Logger.Info("speech: vocabulary words not in the dictionary, skipped",
+				"stream", o.Label, "words", v.missing)
+		}
+		s.vocab = v
+	}
+	endFrames := max(int(d.cfg.EndSilence/frameDur), 1)
+	s.vad = newVAD(max(int(d.cfg.StartSpeech/frameDur), 1), endFrames)
+	s.endRun = endFrames * speech.FrameSamples
+	s.frame = make([]int16, 0, speech.FrameSamples)
+	s.ring = make([]int16, 0, samples(preroll))
+	s.maxUtt = samples(d.cfg.MaxPhrase + preroll)
+	return s, nil
+}
+
+// MissingVocabulary is the vocabulary words the dictionary lacks: they
+// were skipped, and cannot be recognized.
+func (s *DictationStream) MissingVocabulary() []string {
+	if s.vocab == nil {
+		return nil
+	}
+	return s.vocab.missing
+}
+
+// Write runs pcm through the segmenter and returns the phrases it
+// finished (usually none; decoding one takes a fifth of its duration).
+func (s *DictationStream) Write(pcm []int16) []speech.Phrase {
+	if s.down != nil {
+		s.conv = s.down.push(s.conv[:0], pcm)
+		pcm = s.conv
+	}
+	return s.write(pcm)
+}
+
+// write runs 8 kHz audio through the segmenter.
+func (s *DictationStream) write(pcm []int16) []speech.Phrase {
+	var out []speech.Phrase
+	for len(pcm) > 0 {
+		n := min(speech.FrameSamples-len(s.frame), len(pcm))
+		s.frame = append(s.frame, pcm[:n]...)
+		pcm = pcm[n:]
+		if len(s.frame) < speech.FrameSamples {
+			break
+		}
+		if p, ok := s.push(s.frame); ok {
+			out = append(out, p)
+		}
+		s.frame = s.frame[:0]
+	}
+	return out
+}
+
+// Flush decodes the phrase in progress, if any, as if the stream ended.
+// The stream can go on after it.
+func (s *DictationStream) Flush() []speech.Phrase {
+	if s.down != nil {
+		s.conv = s.down.flush(s.conv[:0])
+		s.down = newDecimator()
+		if out := s.write(s.conv); len(out) > 0 {
+			// The decimator's tail finished a phrase; the rest follows.
+			return append(out, s.Flush()...)
+		}
+	}
+	defer func() {
+		s.frame = s.frame[:0]
+		s.vad.inSpeech, s.vad.above, s.vad.quiet = false, 0, 0
+	}()
+	if !s.inSpeech {
+		s.pos += len(s.frame)
+		return nil
+	}
+	s.utt = append(s.utt, s.frame...)
+	s.pos += len(s.frame)
+	s.inSpeech = false
+	// The quiet frames the VAD counted so far are not speech.
+	if p, ok := s.phrase(s.utt, s.pos-s.vad.quiet*speech.FrameSamples); ok {
+		return []speech.Phrase{p}
+	}
+	return nil
+}
+
+// push runs one frame through the VAD.
+func (s *DictationStream) push(f []int16) (speech.Phrase, bool) {
+	s.pos += len(f)
+	if !s.inSpeech {
+		if len(s.ring)+len(f) > cap(s.ring) {
+			drop := len(s.ring) + len(f) - cap(s.ring)
+			s.ring = append(s.ring[:0], s.ring[drop:]...)
+		}
+		s.ring = append(s.ring, f...)
+		if s.vad.push(f) == vadStart {
+			s.inSpeech = true
+			s.utt = append(make([]int16, 0, s.maxUtt), s.ring...)
+			s.uttStart = s.pos - len(s.ring)
+			s.ring = s.ring[:0]
+		}
+		return speech.Phrase{}, false
+	}
+	s.utt = append(s.utt, f...)
+	if s.vad.push(f) == vadEnd {
+		s.inSpeech = false
+		// The end silence beyond tailKeep only costs decode time; it
+		// is the next phrase's lead-in.
+		cut := max(s.endRun-samples(tailKeep), 0)
+		cut = min(cut, len(s.utt))
+		keep := s.utt[len(s.utt)-cut:]
+		s.ring = append(s.ring[:0], keep[max(len(keep)-cap(s.ring), 0):]...)
+		return s.phrase(s.utt[:len(s.utt)-cut], s.pos-s.endRun)
+	}
+	if len(s.utt)+speech.FrameSamples > s.maxUtt {
+		// Cut and go on: the VAD stays in speech and the next phrase
+		// starts with the next frame.
+		p, ok := s.phrase(s.utt, s.pos)
+		s.utt = s.utt[:0]
+		s.uttStart = s.pos
+		return p, ok
+	}
+	return speech.Phrase{}, false
+}
+
+// phrase decodes utt (starting at s.uttStart) whose speech ended at the
+// stream sample speechEnd; ok is false when it holds no words.
+func (s *DictationStream) phrase(utt []int16, speechEnd int) (speech.Phrase, bool) {
+	cfg := &s.d.cfg
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.DecoderWait)
+	defer cancel()
+	dec, err := s.d.acquire(ctx)
+	if err != nil {
+		cfg.Logger.Warn("speech: no decoder for a phrase, phrase lost", "err", err, "stream", s.label,
+			"pool", cfg.PoolSize, "phrase_ms", len(utt)*1000/speech.SampleRate)
+		return speech.Phrase{}, false
+	}
+	defer s.d.release(dec)
+	search := dictationSearch
+	if s.vocab != nil && s.vocab.key != "" {
+		if err := dec.useBiasedLM(s.vocab.key, dictationSearch, s.vocab.arpa, cfg.VocabularyWeight); err != nil {
+			cfg.Logger.Error("speech: vocabulary model failed, decoding without it", "err", err, "stream", s.label)
+		} else {
+			search = s.vocab.key
+		}
+	}
+	r, err := dec.decode(search, upsample2(nil, utt))
+	if err != nil {
+		cfg.Logger.Error("speech: dictation decode failed", "err", err, "stream", s.label)
+		return speech.Phrase{}, false
+	}
+	if r.hyp == "" {
+		return speech.Phrase{}, false
+	}
+	base := time.Duration(s.uttStart) * time.Second / speech.SampleRate
+	p := speech.Phrase{End: time.Duration(speechEnd) * time.Second / speech.SampleRate}
+	var text []string
+	for _, sg := range dec.segments() {
+		w, ok := spokenWord(sg.word)
+		if !ok {
+			continue
+		}
+		text = append(text, w)
+		p.Words = append(p.Words, speech.Word{
+			Word:  w,
+			Start: base + time.Duration(sg.sf)*10*time.Millisecond,
+			End:   base + time.Duration(sg.ef+1)*10*time.Millisecond,
+			Conf:  min(max(sg.conf, 0), 1),
+		})
+	}
+	if len(text) == 0 {
+		return speech.Phrase{}, false
+	}
+	p.Text = strings.Join(text, " ")
+	p.Start = p.Words[0].Start
+	p.End = max(p.End, p.Words[len(p.Words)-1].End)
+	return p, true
+}
+
+// spokenWord drops sentence marks, silence and fillers ([NOISE], ++UH++)
+// and strips the pronunciation variant: "read(2)" is "read".
+func spokenWord(w string) (string, bool) {
+	if w == "" || w == "<s>" || w == "</s>" || w == "<sil>" || strings.HasPrefix(w, "[") || strings.HasPrefix(w, "++") {
+		return "", false
+	}
+	if i := strings.IndexByte(w, '('); i > 0 {
+		w = w[:i]
+	}
+	return strings.ToLower(w), true
+}
+
+// Transcribe implements speech.Transcriber: a worker goroutine per
+// stream runs a DictationStream behind a bounded queue.
+func (d *Dictation) Transcribe(ctx context.Context, o speech.TranscribeOptions) (speech.Transcription, error) {
+	st, err := d.Open(o)
+	if err != nil {
+		return nil, err
+	}
+	rate := o.SampleRate
+	if rate == 0 {
+		rate = speech.SampleRate
+	}
+	t := &dictTranscription{
+		st:      st,
+		log:     d.cfg.Logger,
+		phrases: make(chan speech.Phrase, 16),
+		done:    make(chan struct{}),
+		queue:   speech.NewBacklog(int(d.cfg.MaxBacklog * time.Duration(rate) / time.Second)),
+	}
+	go t.run(ctx)
+	return t, nil
+}
+
+// dictTranscription owns the worker goroutine, which runs until Close
+// (after decoding what is left) or until ctx ends, and closes phrases.
+type dictTranscription struct {
+	st      *DictationStream
+	log     *slog.Logger
+	phrases chan speech.Phrase
+	done    chan struct{}
+	queue   *speech.Backlog
+
+	mu  sync.Mutex
+	err error
+}
+
+func (t *dictTranscription) Write(pcm []int16) error {
+	if !t.queue.Write(pcm) {
+		return ErrStreamClosed
+	}
+	return nil
+}
+
+func (t *dictTranscription) Phrases() <-chan speech.Phrase { return t.phrases }
+
+func (t *dictTranscription) Close() error {
+	t.queue.Close()
+	<-t.done
+	return nil
+}
+
+func (t *dictTranscription) Err() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.err
+}
+
+func (t *dictTranscription) run(ctx context.Context) {
+	defer close(t.done)
+	defer close(t.phrases)
+	var work []int16
+	send := func(ps []speech.Phrase) bool {
+		for _, p := range ps {
+			select {
+			case t.phrases <- p:
+			case <-ctx.Done():
+				return false
+			}
+		}
+		return true
+	}
+	for {
+		select {
+		case <-t.queue.Wake():
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			t.mu.Lock()
+			t.err = ctx.Err()
+			t.mu.Unlock()
+			return
+		}
+		var closing bool
+		work, closing = t.queue.Take(work, 0)
+		if !send(t.st.Write(work)) {
+			continue // ctx is done: the next turn records it
+		}
+		if closing {
+			send(t.st.Flush())
+			if n := t.queue.Dropped(); n > 0 {
+				t.log.Warn("speech: transcriber fell behind, audio dropped", "stream", t.st.label, "dropped_samples", n)
+			}
+			return
+		}
+	}
+}
