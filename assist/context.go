@@ -95,14 +95,14 @@ type CallerRegion struct {
 // Choice is one thing the caller chose or entered in the IVR.
 type Choice struct {
 	Step  string `json:"step"`
-	Kind  string `json:"kind"`            // menu, gather or lookup
+	Kind  string `json:"kind"`            // menu, gather, lookup or ask
 	Input string `json:"input,omitempty"` // key or speech
 	// Value is the menu option (a key or a spoken option's name), the
-	// gathered value masked as the IVR masked it, or a lookup's outcome
-	// (ok, failed).
+	// gathered value masked as the IVR masked it, a lookup's outcome
+	// (ok, failed), or the intent an ask step matched ("" none).
 	Value string `json:"value,omitempty"`
 	Var   string `json:"var,omitempty"`  // the variable a gather or lookup filled
-	Said  string `json:"said,omitempty"` // the words a spoken menu choice was heard as
+	Said  string `json:"said,omitempty"` // the words a spoken menu choice or an ask step's question was heard as
 	Next  string `json:"next,omitempty"`
 	// Detail is what a lookup stored (its fields, secrets masked) or why
 	// it failed (reason, status).
@@ -569,6 +569,17 @@ func LocalContext(info call.Info, journal []call.Event, now time.Time) CallerCon
 				detail["status"] = st
 			}
 			cc.Choices = append(cc.Choices, Choice{Step: e.Step, Kind: "lookup", Var: d["into"], Value: "failed", Detail: detail})
+		case ivr.EventAsk:
+			// The caller's question in their own words, so the agent
+			// need not ask it again.
+			detail := map[string]string{"outcome": d["outcome"]}
+			for _, k := range []string{"intent", "confidence", "answer", "reason"} {
+				if v := d[k]; v != "" {
+					detail[k] = v
+				}
+			}
+			cc.Choices = append(cc.Choices, Choice{Step: e.Step, Kind: "ask", Input: "speech", Value: d["intent"],
+				Said: d["question"], Next: d["next"], Detail: detail})
 		case ivr.EventQueue:
 			if queuedAt.IsZero() {
 				queuedAt = e.At

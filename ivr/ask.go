@@ -67,6 +67,12 @@ type IntentMatcher interface {
 	Intent(tenant, text string) (intent string, confidence float64, ok bool)
 }
 
+// vocabularySource is an IntentMatcher that also lists the tenant's
+// words and phrases (*assist.Base does).
+type vocabularySource interface {
+	Vocabulary(tenant string) []string
+}
+
 // AnswerSource gives an intent's standard answer: kind "audio" with wav
 // an 8 kHz 16-bit mono WAV, or kind "text" (with ${var}s) to synthesize;
 // ok false when the intent has none.
@@ -251,8 +257,14 @@ func (r *runner) askTurn(s *Step, prompts []string, say string) (askTurn, error)
 	for _, p := range prompts {
 		r.emit(EventPrompt, s.Name, map[string]string{"prompt": p})
 	}
+	rec := transcriberRecognizer{tr: r.env.Transcriber, label: "ask " + s.Name}
+	// The knowledge base's words bias engines that can use them: callers
+	// ask about the tenant's products, in the tenant's words.
+	if v, ok := r.env.Intents.(vocabularySource); ok {
+		rec.vocabulary = v.Vocabulary(r.askTenant())
+	}
 	res, err := r.ch.Listen(r.ctx, ListenRequest{
-		Prompts: prompts, Audio: audio, Recognizer: transcriberRecognizer{tr: r.env.Transcriber, label: "ask " + s.Name},
+		Prompts: prompts, Audio: audio, Recognizer: rec,
 		Timeout: a.Timeout, MaxSpeech: a.MaxSpeech,
 	})
 	if err != nil {

@@ -97,6 +97,20 @@
 //	  their JSON text, objects flattened to INTO.A.B, arrays skipped).
 //	  Masked gathers' values never reach the timeline.
 //
+//	ask:
+//	  prompt: NAME | [NAME, ...]   or say: "text ${var}" (synthesized); one required
+//	  intents: [INTENT, ...]       optional: only these are answered
+//	  min_confidence: 0.5          in [0,1]
+//	  timeout: 6s                  no speech after the prompt: a miss
+//	  max_speech: 12s              at most 1m
+//	  retry_prompt: NAME           or retry_say: after the first miss
+//	  answered: STEP               required
+//	  queue: STEP                  required: low confidence, "agent", key 0,
+//	                               no answer, a second miss
+//	  The caller's words are transcribed by Env.Transcriber, matched by
+//	  Env.Intents, answered from Env.Answers (a WAV clip, or text expanded
+//	  and synthesized); outcomes go to Env.AskLog (ask.go).
+//
 // Validation (ParseFlow, LoadFlow, CheckFiles) reports every problem as
 // FILE:LINE: message: YAML syntax, unknown or duplicate keys, unknown step
 // kinds, two kinds in a step, missing or superfluous next, references to

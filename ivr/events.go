@@ -11,6 +11,6 @@ func EventKinds() []string {
 		EventSpeech, EventSpeechNoMatch, EventSpeechNoInput, EventSpeechConfirm, EventSay,
 		EventStasis, EventStasisEnd, EventStasisLabel,
 		EventSurvey, EventSurveyAnswer, EventSurveyInvalid, EventSurveySkip, EventSurveyEnd,
-		EventLookup, EventLookupFailed,
+		EventLookup, EventLookupFailed, EventAsk,
 	}
 }

@@ -39,6 +39,7 @@ type fakeChannel struct {
 	timeouts []time.Duration // blocking ReadDigit timeouts, in order
 	flushes  int
 	audio    int              // PlayAudio calls
+	pcms     [][]int16        // what PlayAudio played
 	grammars []speech.Grammar // one per Listen
 }
 
@@ -146,6 +147,7 @@ func (c *fakeChannel) PlayAudio(ctx context.Context, pcm []int16, interruptible 
 		return ErrHangup
 	}
 	c.audio++
+	c.pcms = append(c.pcms, pcm)
 	return nil
 }
 

@@ -22,10 +22,11 @@ const (
 	KindSay    Kind = "say"
 	KindStasis Kind = "stasis"
 	KindLookup Kind = "lookup"
+	KindAsk    Kind = "ask"
 )
 
 // kinds is in the order used by error messages.
-var kinds = []Kind{KindPlay, KindMenu, KindGather, KindSet, KindBranch, KindHours, KindGoto, KindHangup, KindQueue, KindSay, KindStasis, KindLookup}
+var kinds = []Kind{KindPlay, KindMenu, KindGather, KindSet, KindBranch, KindHours, KindGoto, KindHangup, KindQueue, KindSay, KindStasis, KindLookup, KindAsk}
 
 // Hangup causes a hangup step may give. The SIP layer maps them to
 // response codes, so the set is closed: a typo must fail the check rather
@@ -90,6 +91,7 @@ type Step struct {
 	Say    *Say
 	Stasis *StasisStep
 	Lookup *Lookup
+	Ask    *Ask
 }
 
 // Play plays prompts in order.
@@ -249,6 +251,8 @@ func (s *Step) targets() []string {
 		add(s.Stasis.Failed)
 	case s.Lookup != nil:
 		add(s.Lookup.Failure)
+	case s.Ask != nil:
+		add(s.Ask.Answered, s.Ask.Queue)
 	}
 	add(s.Goto)
 	return t
@@ -258,7 +262,7 @@ func (s *Step) targets() []string {
 // what keeps a loop through it from spinning.
 func (s *Step) waits() bool {
 	switch s.Kind {
-	case KindPlay, KindMenu, KindGather, KindQueue, KindSay:
+	case KindPlay, KindMenu, KindGather, KindQueue, KindSay, KindAsk:
 		return true
 	}
 	return false

@@ -531,6 +531,7 @@ var nextHint = map[Kind]string{
 	KindGoto:   " (goto already names the next step)",
 	KindHangup: " (the call ends here)",
 	KindQueue:  " (use timeout and timeout_step)",
+	KindAsk:    " (use answered and queue inside ask)",
 }
 
 func kindNames() []string {
@@ -567,6 +568,8 @@ func (p *parser) stepKind(s *Step, kf field, what string) {
 		s.Stasis = p.stasis(s, kf, what)
 	case KindLookup:
 		s.Lookup = p.lookup(s, kf, what)
+	case KindAsk:
+		s.Ask = p.ask(kf, what)
 	}
 }
 

@@ -378,7 +378,7 @@ steps:
 			{19, `step g: menu: unknown key "optoins" (did you mean "options"?)`},
 			{19, `step g: menu: missing options`},
 			{20, `step g: failure given twice`},
-			{21, `step h: no step kind (want one of play, menu, gather, set, branch, hours, goto, hangup, queue, say, stasis, lookup)`},
+			{21, `step h: no step kind (want one of play, menu, gather, set, branch, hours, goto, hangup, queue, say, stasis, lookup, ask)`},
 		}},
 		{"YAML syntax: unquoted star key", `
 start: m

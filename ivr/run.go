@@ -48,6 +48,9 @@ type ListenRequest struct {
 	// Timeout is how long to wait after the prompts for the caller to
 	// start (a key or speech): no input after it.
 	Timeout time.Duration
+	// MaxSpeech bounds an utterance once started; 0: the channel's
+	// default.
+	MaxSpeech time.Duration
 }
 
 // ListenResult is what the caller did.
@@ -149,6 +152,18 @@ type Env struct {
 	// redirects on the same host only. Each request is bounded by the
 	// step's timeout and the call's context either way.
 	HTTPClient *http.Client
+	// Transcriber hears ask steps' free-speech questions; nil: ask steps
+	// hand every caller to their queue step.
+	Transcriber speech.Transcriber
+	// Intents match ask steps' questions to the knowledge base's intents
+	// and Answers give an intent's standard answer (ask.go); nil: the
+	// caller goes to the queue step.
+	Intents IntentMatcher
+	Answers AnswerSource
+	// AskLog records ask steps' outcomes (containment reports); nil: none.
+	AskLog AskLog
+	// Tenant names the tenant for Intents and Answers; "": ${tenant}.
+	Tenant string
 }
 
 // ACD is the call distributor as a queue step sees it: the caller waits in it until
@@ -322,7 +337,7 @@ func (r *runner) emit(kind, step string, data map[string]string) {
 
 // redactedEvents are the events whose data may carry a variable's value
 // through a ${var} template or a branch.
-var redactedEvents = map[string]bool{EventSet: true, EventSay: true, EventStasis: true, EventBranch: true}
+var redactedEvents = map[string]bool{EventSet: true, EventSay: true, EventStasis: true, EventBranch: true, EventAsk: true}
 
 // exec runs one step: it returns the next step, or a non-nil end.
 func (r *runner) exec(s *Step) (string, *Result, error) {
@@ -366,6 +381,8 @@ func (r *runner) exec(s *Step) (string, *Result, error) {
 		return r.stasis(s)
 	case KindLookup:
 		return r.lookup(s)
+	case KindAsk:
+		return r.ask(s)
 	}
 	return "", nil, fmt.Errorf("unknown step kind %q", s.Kind)
 }

@@ -14,8 +14,9 @@ import (
 // timers) with a free-speech transcriber instead of a grammar engine: the
 // first phrase with words is the Final. The grammar is ignored.
 type transcriberRecognizer struct {
-	tr    speech.Transcriber
-	label string
+	tr         speech.Transcriber
+	label      string
+	vocabulary []string
 }
 
 // Speech detection for barge-in and the no-input timer: transcriptions
@@ -28,7 +29,7 @@ const (
 )
 
 func (t transcriberRecognizer) Start(ctx context.Context, _ speech.Grammar) (speech.Stream, error) {
-	tr, err := t.tr.Transcribe(ctx, speech.TranscribeOptions{SampleRate: speech.SampleRate, Label: t.label})
+	tr, err := t.tr.Transcribe(ctx, speech.TranscribeOptions{SampleRate: speech.SampleRate, Label: t.label, Vocabulary: t.vocabulary})
 	if err != nil {
 		return nil, fmt.Errorf("transcribe: %w", err)
 	}
@@ -42,7 +43,7 @@ type transcribeStream struct {
 	events chan speech.Event
 
 	mu      sync.Mutex // Write's state: one feeder, but Close may race it
-	loud    int
+	loudN   int        // loud frames in a row
 	started bool
 	talking chan struct{} // closed at the start of speech
 
@@ -53,11 +54,11 @@ func (s *transcribeStream) Write(pcm []int16) error {
 	s.mu.Lock()
 	if !s.started {
 		if loud(pcm) {
-			s.loud++
+			s.loudN++
 		} else {
-			s.loud = 0
+			s.loudN = 0
 		}
-		if s.loud >= speechFrames {
+		if s.loudN >= speechFrames {
 			s.started = true
 			close(s.talking)
 		}

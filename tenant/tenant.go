@@ -163,6 +163,8 @@ type Registry struct {
 	// stasis runs ARI applications (stasis steps, numbers routed to an
 	// application); nil: every application is not connected.
 	stasis atomic.Pointer[stasisRunner]
+	// ask serves ask steps; nil: they hand every caller to their queue.
+	ask *AskServices
 }
 
 // stasisRunner boxes a StasisRunner for the atomic pointer.
@@ -188,6 +190,9 @@ type Options struct {
 	// Stasis runs calls in ARI applications; nil: none is connected (also
 	// settable later with SetStasis, once the ARI server exists).
 	Stasis StasisRunner
+	// Ask serves flows' ask steps (tenant/ask.go); nil: every ask step
+	// hands the caller to its queue step.
+	Ask *AskServices
 }
 
 // Load reads every tenant's prompts and flows. Errors name the file and line.
@@ -197,7 +202,7 @@ func Load(cfg *config.Config, opt Options) (*Registry, error) {
 	}
 	r := &Registry{
 		tenants: map[string]*Tenant{}, numbers: map[string]number{}, now: opt.Now, inband: opt.InbandDTMF,
-		recognizer: opt.Recognizer, synthesizer: opt.Synthesizer,
+		recognizer: opt.Recognizer, synthesizer: opt.Synthesizer, ask: opt.Ask,
 	}
 	r.SetStasis(opt.Stasis)
 	var errs []error
@@ -504,6 +509,7 @@ func (r *Registry) run(t *Tenant, flow *ivr.Flow, c *call.Call) {
 	if run := r.stasisRunner(); run != nil {
 		env.Stasis = callStasis{run: run, c: c}
 	}
+	r.ask.askEnv(&env, t, c)
 	res, err := flow.Run(ctx, channel{c}, env)
 	if err != nil && ctx.Err() == nil {
 		c.Event("flow_error", "", map[string]string{"error": err.Error()})
@@ -634,6 +640,7 @@ type channel struct{ *call.Call }
 func (ch channel) Listen(ctx context.Context, req ivr.ListenRequest) (ivr.ListenResult, error) {
 	res, err := ch.PlayAndListen(ctx, call.ListenOptions{
 		Prompts: req.Prompts, Audio: req.Audio, Recognizer: req.Recognizer, Grammar: req.Grammar, NoInput: req.Timeout,
+		MaxSpeech: req.MaxSpeech,
 	})
 	return ivr.ListenResult{Key: res.Key, Heard: res.Heard, Speech: res.Speech, BargeIn: res.BargeIn, Dropped: res.Dropped}, err
 }

@@ -89,6 +89,7 @@ func (s *Server) Handler() http.Handler {
 	s.analyticsRoutes(mux)
 	s.demoCRMRoutes(mux)
 	s.answerRoutes(mux)
+	s.askRoutes(mux)
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API resource: "+r.URL.Path)
 	})
@@ -205,6 +206,7 @@ var openAPIDoc = map[string]any{
 		"/api/v1/answers":                        openAPIAnswers(),
 		"/api/v1/answers/{intent}":               openAPIAnswer(),
 		"/api/v1/answers/{intent}/audio":         openAPIAnswerAudio(),
+		"/api/v1/reports/ask":                    openAPIAskReport(),
 		"/api/v1/status": map[string]any{
 			"get": map[string]any{
 				"summary": "Server status",

@@ -139,9 +139,12 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 		synthesizer: serveEspeak,
 	})
 	defer voice.close()
+	// Ask steps (docs/flows.md) hear callers through the transcripts' workers.
+	askStore := &lateAskStore{}
 	reg, err := tenant.Load(cfg, tenant.Options{
 		InbandDTMF: *inband, ACDSink: acdSink, Connector: agentDesk, Logger: log.With("component", "acd"),
 		Recognizer: voice.recognizer, Synthesizer: voice.synthesizer, Vocabulary: voice.vocabulary,
+		Ask: askServices(trans, kbBase, askStore),
 	})
 	if err != nil {
 		return fmt.Errorf("load tenants: %w", err)
@@ -154,6 +157,7 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	defer db.Close()
 	chatStore.db = db
 	trStore.db = db
+	askStore.db = db
 	history.db = db
 	if _, err := db.Migrate(ctx); err != nil {
 		return err

@@ -37,6 +37,8 @@ type transcripts struct {
 	once    sync.Once
 	// latency is end of phrase -> line, registered on /metrics by serve.
 	latency prometheus.Histogram
+	// asr is the transcripts' client, shared with the IVR's ask steps; nil when off.
+	asr *vosk.Client
 }
 
 // startAssist starts agent assist: checklists always (from the IVR path
@@ -82,7 +84,7 @@ func startAssist(cfg config.Transcribe, kb *assist.Base, checklists map[string][
 		t.stopWorkers()
 		return nil, fmt.Errorf("transcripts: %w", err)
 	}
-	lcfg.Transcriber = client
+	lcfg.Transcriber, t.asr = client, client
 	t.live = assist.NewLive(lcfg)
 	log.Info("live transcripts on", "servers", urls, "local_workers", len(t.workers))
 	return t, nil

@@ -20,6 +20,11 @@ import (
 // model in a search of its own, cached like grammars: the first phrase of
 // a vocabulary on a decoder pays for building the search, later ones
 // switch to it for free.
+//
+// Costs, measured: building a search ~0.4 s and ~58 MB per decoder (it is
+// a search network over the whole dictionary); decoding through the
+// interpolated model ~1.45x the CPU of the plain one (RTF 0.33 against
+// 0.23 on the same clips).
 
 // vocabulary is a stream's normalized terms and the model built from them.
 type vocabulary struct {

@@ -109,7 +109,7 @@ func TestVocabularyBench(t *testing.T) {
 		}
 		return " " + strings.Join(out, " ") + " "
 	}
-	for _, weight := range []float64{0, 0.01, 0.05, 0.2} {
+	for _, weight := range []float64{0, 1e-20, 1e-12, 1e-6, 0.05} {
 		cpu, audio = 0, 0
 		var vocab []string
 		if weight > 0 {
@@ -125,8 +125,8 @@ func TestVocabularyBench(t *testing.T) {
 			if strings.Contains(got, " "+c.term+" ") {
 				found[c.voice]++
 				hits++
-			} else if weight == 0 || weight == 0.05 {
-				t.Logf("w=%.2f %s: %q -> %q", weight, c.voice, c.text, strings.TrimSpace(got))
+			} else if weight == 0 || weight == 1e-6 {
+				t.Logf("w=%g %s: %q -> %q", weight, c.voice, c.text, strings.TrimSpace(got))
 			}
 			errs += wordErrors(strings.Fields(c.text), strings.Fields(got))
 			words += len(strings.Fields(c.text))
@@ -146,11 +146,11 @@ func TestVocabularyBench(t *testing.T) {
 		for _, v := range fliteVoices {
 			per = append(per, fmt.Sprintf("%s %d/%d", v.name, found[v.name], total[v.name]))
 		}
-		t.Logf("weight %.2f: terms recognized %d/%d (%s); WER term sentences %.0f%%; control sentences WER %.0f%%, term words inserted %d; RTF %.3f",
+		t.Logf("weight %g: terms recognized %d/%d (%s); WER term sentences %.0f%%; control sentences WER %.0f%%, term words inserted %d; RTF %.3f",
 			weight, hits, len(clips), strings.Join(per, ", "), 100*float64(errs)/float64(words), 100*float64(cErrs)/float64(cWords), inserted,
 			cpu.Seconds()/audio.Seconds())
 	}
-	d.cfg.VocabularyWeight = 0.1
+	d.cfg.VocabularyWeight = 1e-6
 }
 
 // Building a vocabulary search costs once per decoder; later phrases
@@ -168,12 +168,12 @@ func TestVocabularySearchCost(t *testing.T) {
 	}
 	before := rssKB(t)
 	start := time.Now()
-	if err := dec.useBiasedLM(v.key, dictationSearch, v.arpa, 0.1); err != nil {
+	if err := dec.useBiasedLM(v.key, dictationSearch, v.arpa, 1e-6); err != nil {
 		t.Fatal(err)
 	}
 	built := time.Since(start)
 	start = time.Now()
-	if err := dec.useBiasedLM(v.key, dictationSearch, v.arpa, 0.1); err != nil {
+	if err := dec.useBiasedLM(v.key, dictationSearch, v.arpa, 1e-6); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("vocabulary search: built in %v (RSS +%d MB), reused in %v", built, (rssKB(t)-before)/1024, time.Since(start))

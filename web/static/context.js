@@ -44,6 +44,11 @@ function choiceText(c) {
       const parts = Object.keys(d).sort().map((k) => `${k} ${d[k]}`);
       return `${c.step}: lookup${parts.length ? ` · ${parts.join(', ')}` : ''}`;
     }
+    case 'ask': {
+      const d = c.detail || {};
+      const what = c.value ? ` · ${c.value}${d.outcome ? ` (${d.outcome})` : ''}` : (d.outcome ? ` · ${d.outcome}` : '');
+      return `${c.step}: asked “${c.said || '…'}”${what}`;
+    }
     default:
       return `${c.step}: ${c.kind}`;
   }
