@@ -54,6 +54,7 @@ bench: deps build
 	@# Analytics queries over a year of a million calls; docs/benchmarks.md "Analytics".
 	@$(WITH_DB) HOTLINE_ANALYTICS_BENCH=1 $(GO) test -count=1 -timeout 40m -run '^TestAnalyticsBench$$' -v ./store/
 	@$(MAKE) --no-print-directory bench-speech
+	@$(MAKE) --no-print-directory bench-assist
 
 # Speech recognition on a generated, labelled telephone-speech set
 # (bench/speechset, written to var/speechset on first use): accuracy,
@@ -62,6 +63,16 @@ bench: deps build
 .PHONY: bench-speech
 bench-speech:
 	HOTLINE_SPEECH_BENCH=1 $(GO) test -count=1 -timeout 90m -run '^TestSpeechAccuracy$$' -v ./bench/speech/
+
+# Agent assist on generated telephone speech (bench/assist, set written to
+# var/assistset on first use): transcript WER, intent, card precision@1,
+# checklist ticks, a tenant's terms with and without its vocabulary; then
+# transcribed calls per core, pinned to one CPU. Reports in var/bench/;
+# docs/benchmarks.md "Agent assist accuracy" has the figures.
+.PHONY: bench-assist
+bench-assist:
+	HOTLINE_ASSIST_BENCH=1 $(GO) test -count=1 -timeout 60m -run '^TestAssistAccuracy$$' -v ./bench/assist/
+	HOTLINE_ASSIST_BENCH=1 taskset -c 0 $(GO) test -count=1 -timeout 30m -run '^TestAssistLoad$$' -v ./bench/assist/
 
 vet:
 	$(GO) vet ./...

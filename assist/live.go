@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -139,6 +140,12 @@ type Live struct {
 	queue  chan record
 
 	dropped atomic.Int64 // lines not stored: the store fell behind
+
+	// closeMu and closed stop new calls and stores once Close began: a
+	// late tick or answer at shutdown must not use the closed queue.
+	closeMu sync.RWMutex
+	closed  bool
+	queueOK bool // the queue is open (false once closed)
 }
 
 // lineQueue bounds the lines waiting for the store: a database outage
@@ -157,7 +164,7 @@ func NewLive(cfg LiveConfig) *Live {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	l := &Live{cfg: cfg, log: cfg.Logger, ctx: ctx, cancel: cancel, queue: make(chan record, lineQueue)}
+	l := &Live{cfg: cfg, log: cfg.Logger, ctx: ctx, cancel: cancel, queue: make(chan record, lineQueue), queueOK: true}
 	l.writer.Go(l.write)
 	return l
 }
@@ -165,8 +172,18 @@ func NewLive(cfg LiveConfig) *Live {
 // Close waits for the calls' transcripts to finish (their calls end
 // first), then stores what is queued and stops the writer.
 func (l *Live) Close() {
+	l.closeMu.Lock()
+	if l.closed {
+		l.closeMu.Unlock()
+		return
+	}
+	l.closed = true
+	l.closeMu.Unlock()
 	l.calls.Wait()
+	l.closeMu.Lock()
+	l.queueOK = false
 	close(l.queue)
+	l.closeMu.Unlock()
 	l.writer.Wait()
 	l.cancel()
 }
@@ -181,8 +198,13 @@ type Call struct {
 	tenant, callID string
 	h              Handler
 	held           atomic.Bool
+	paused         atomic.Bool
 	streams        [2]speech.Transcription // caller, agent; set before the tap starts
 
+	// emitMu orders the checklist's snapshots with their stores and
+	// sends (the agent's ticks and the transcript's run concurrently), so
+	// an older state never lands after a newer one.
+	emitMu     sync.Mutex
 	mu         sync.Mutex
 	agentID    string
 	agentName  string
@@ -222,13 +244,20 @@ func (l *Live) Start(ctx context.Context, m Meta, tap Tap, h Handler) *Call {
 		lists = l.cfg.Checklists(m.TenantID)
 	}
 	c.track = newTracker(lists, m.Journal, m.Answered)
+	l.closeMu.RLock()
+	defer l.closeMu.RUnlock()
+	if l.closed {
+		return c // shutting down: the call is not assisted
+	}
 	l.calls.Go(func() {
 		// Sent from here, not from Start: Start's caller may hold locks
 		// the handler takes.
+		c.emitMu.Lock()
 		if s := c.Checklist(); s != nil {
 			l.save(record{tenant: c.tenant, callID: c.callID, checklist: s})
 			h.Checklist(s)
 		}
+		c.emitMu.Unlock()
 		c.run(ctx, tap)
 		c.finish()
 	})
@@ -245,6 +274,8 @@ func (c *Call) Checklist() *ChecklistState {
 // Tick records the agent ticking (done) or unticking a step by hand; a
 // step decided by hand is no longer changed by its conditions.
 func (c *Call) Tick(step string, done bool, agentID string) error {
+	c.emitMu.Lock()
+	defer c.emitMu.Unlock()
 	c.mu.Lock()
 	ok := c.track.setManual(step, done, agentID, time.Now())
 	s := c.track.snapshot()
@@ -271,6 +302,11 @@ func (c *Call) SetAgent(id, name string) {
 // hold: what the caller hears then is music, not the agent.
 func (c *Call) SetHeld(on bool) { c.held.Store(on) }
 
+// SetPaused stops transcribing both sides while the agent has paused the
+// recording for card details (PCI): what is not recorded is not written
+// down either.
+func (c *Call) SetPaused(on bool) { c.paused.Store(on) }
+
 // Lines returns the transcript so far (for an agent taking over the call
 // or a supervisor starting to listen).
 func (c *Call) Lines() []Line {
@@ -283,6 +319,10 @@ func (c *Call) Lines() []Line {
 // what the caller hears (the agent). It runs on the media pacer; the
 // streams' Write only copies into their buffers.
 func (c *Call) WriteFrame(left, right []int16) {
+	if c.paused.Load() {
+		left = silence[:len(left)]
+		right = silence[:len(right)]
+	}
 	_ = c.streams[0].Write(left)
 	if c.held.Load() {
 		right = silence[:len(right)]
@@ -301,7 +341,9 @@ func (c *Call) run(ctx context.Context, tap Tap) {
 		vocab = kb.Vocabulary(c.tenant)
 	}
 	for i, side := range sides {
-		s, err := c.l.cfg.Transcriber.Transcribe(ctx, speech.TranscribeOptions{
+		// Not the call's context: at the hang-up Close still sends the end
+		// of the stream and waits (bounded) for the last phrase.
+		s, err := c.l.cfg.Transcriber.Transcribe(context.WithoutCancel(ctx), speech.TranscribeOptions{
 			SampleRate: speech.SampleRate, Vocabulary: vocab, Label: "call " + c.callID + " " + side})
 		if err != nil {
 			for _, open := range c.streams[:i] {
@@ -342,14 +384,14 @@ func (c *Call) run(ctx context.Context, tap Tap) {
 		case p, ok := <-in[0]:
 			if !ok {
 				in[0] = nil
-				c.streamEnded(0, closing, stop)
+				c.streamEnded(0, closing || ctx.Err() != nil, stop)
 				continue
 			}
 			c.phrase(SideCaller, p)
 		case p, ok := <-in[1]:
 			if !ok {
 				in[1] = nil
-				c.streamEnded(1, closing, stop)
+				c.streamEnded(1, closing || ctx.Err() != nil, stop)
 				continue
 			}
 			c.phrase(SideAgent, p)
@@ -388,6 +430,11 @@ func (c *Call) phrase(side string, p speech.Phrase) {
 	}
 	c.mu.Lock()
 	ln.AgentID, ln.Agent = c.agentID, c.agentName
+	if len(c.lines) >= maxLines {
+		// A call of hours: the oldest lines are in the store; memory and
+		// the per-line matching stay bounded.
+		c.lines = append(c.lines[:0], c.lines[maxLines/4:]...)
+	}
 	c.lines = append(c.lines, ln)
 	c.mu.Unlock()
 	c.l.save(record{line: &StoredLine{TenantID: c.tenant, CallID: c.callID, Line: ln}})
@@ -403,10 +450,12 @@ func (c *Call) phrase(side string, p speech.Phrase) {
 // not, and ticks the steps the new line satisfies.
 func (c *Call) checkLine(ln Line) {
 	kb := c.l.cfg.Knowledge
+	c.emitMu.Lock()
+	defer c.emitMu.Unlock()
 	c.mu.Lock()
 	changed := false
 	if c.track.cl == nil && ln.Side == SideCaller && kb != nil && len(c.track.lists) > 0 {
-		text := c.callerText(0)
+		text := c.callerText(ln.EndMS - c.l.cfg.MatchWindow.Milliseconds())
 		if intent, _, ok := kb.Intent(c.tenant, text); ok && c.track.chooseByIntent(intent, ln.Text) {
 			c.track.recheck(c.lines)
 			changed = true
@@ -421,6 +470,10 @@ func (c *Call) checkLine(ln Line) {
 		c.h.Checklist(s)
 	}
 }
+
+// maxLines bounds the lines a call keeps in memory (a replay after a
+// transfer shows the latest ones).
+const maxLines = 2000
 
 // replyWindow bounds an agent's reply to a question: it starts within it
 // after the question and ends when the caller speaks again (or at it).
@@ -586,6 +639,11 @@ func (l *Live) save(r record) {
 	if l.cfg.Store == nil {
 		return
 	}
+	l.closeMu.RLock()
+	defer l.closeMu.RUnlock()
+	if !l.queueOK {
+		return
+	}
 	select {
 	case l.queue <- r:
 	default:
@@ -650,11 +708,32 @@ func (l *Live) retry(what string, n int, f func(context.Context) error) {
 		ctx, cancel := context.WithTimeout(l.ctx, 5*time.Second)
 		err = f(ctx)
 		cancel()
-		if err == nil {
-			return
+		if err == nil || !transient(err) {
+			break
 		}
 		time.Sleep(time.Duration(250<<try) * time.Millisecond)
 	}
+	if err == nil {
+		return
+	}
 	l.dropped.Add(int64(n))
 	l.log.Error("assist: not stored", "what", what, "n", n, "error", err)
+}
+
+// transient tells a store error worth trying again (the database is
+// restarting, a connection dropped, a timeout) from one that will fail the
+// same way again (a row the table refuses): the single writer must not
+// stall every call's lines retrying those.
+func transient(err error) bool {
+	var coded interface{ SQLState() string }
+	if errors.As(err, &coded) && len(coded.SQLState()) >= 2 {
+		switch coded.SQLState()[:2] {
+		case "08", "40", "53", "57", "58": // connection, rollback, resources, shutdown, system
+			return true
+		}
+		return false
+	}
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) ||
+		strings.Contains(err.Error(), "connect") || strings.Contains(err.Error(), "database is not open")
 }

@@ -188,7 +188,7 @@ func (m *memLines) SaveTranscript(_ context.Context, ls []StoredLine) error {
 	defer m.mu.Unlock()
 	if m.fail > 0 {
 		m.fail--
-		return errors.New("database restarting")
+		return errors.New("failed to connect to the database: connection refused")
 	}
 	m.lines = append(m.lines, ls...)
 	return nil

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -115,6 +116,15 @@ type Call struct {
 // queue stint are a few dozen events; a caller looping in a menu for an
 // hour must not grow the call.
 const journalMax = 96
+
+// journalLate more events are kept past journalMax when they are what an
+// agent's context and checklist read late in a long call: queueing,
+// lookups and questions asked.
+const journalLate = 32
+
+func lateKind(kind string) bool {
+	return strings.HasPrefix(kind, "queue") || strings.HasPrefix(kind, "lookup") || kind == "ask" || kind == "step"
+}
 
 // Config is what New needs besides the call's Info.
 type Config struct {
@@ -294,7 +304,7 @@ func (c *Call) Event(kind, step string, data map[string]string) {
 		Data:     data,
 	}
 	c.mu.Lock()
-	if len(c.journal) < journalMax {
+	if n := len(c.journal); n < journalMax || n < journalMax+journalLate && lateKind(kind) {
 		c.journal = append(c.journal, e)
 	}
 	c.mu.Unlock()

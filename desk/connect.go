@@ -209,13 +209,19 @@ func (d *Desk) Connect(ctx context.Context, c *call.Call, agentID queue.AgentID)
 		t.stopMusicLocked()
 		side := t.consult
 		t.consult = nil
-		cur, owner := t.leg, t.owner
+		cur, owner, ac := t.leg, t.owner, t.assist
 		t.mu.Unlock()
 		if side != nil {
 			side.end(consultCallEnded)
 			<-side.done
 		}
 		cur.Detach()
+		if ac != nil && c.Context().Err() == nil {
+			// Back to a queue (a transfer): what the caller hears now is
+			// music, and no agent is talking until the next answer.
+			ac.SetHeld(true)
+			ac.SetAgent("", "")
+		}
 		by := "system"
 		if b := t.endedBy(); b == byAgent || b == byTransfer {
 			by = b

@@ -73,7 +73,15 @@ func (t *talk) setRecordingPaused(d *Desk, on bool) error {
 	d.mu.Lock()
 	cr := d.recs[t.callID]
 	d.mu.Unlock()
+	// What is not recorded is not transcribed either (card numbers).
+	ac := d.assistOf(t.callID)
+	if ac != nil {
+		ac.SetPaused(on)
+	}
 	if cr == nil {
+		if ac != nil {
+			return nil // transcribed but not recorded: the transcript pauses
+		}
 		return errors.New("record: this call is not being recorded")
 	}
 	cr.mu.Lock()

@@ -309,6 +309,12 @@ func (m *Manager) retentionDays(tenant string) int {
 // (kept, with the audit trail that references it). A crash between the
 // two leaves a row whose file is gone, which the next sweep marks. It
 // returns how many recordings it deleted.
+// textPurger removes the text of calls (transcripts, checklist evidence,
+// summaries) older than the retention, when the store keeps any.
+type textPurger interface {
+	PurgeCallText(ctx context.Context, tenantID string, cutoff time.Time) (int64, error)
+}
+
 func (m *Manager) Sweep(ctx context.Context, now time.Time) (int, error) {
 	if m.cfg.Store == nil {
 		return 0, nil
@@ -333,6 +339,12 @@ func (m *Manager) Sweep(ctx context.Context, now time.Time) (int, error) {
 			continue
 		}
 		cutoff := now.Add(-time.Duration(days) * 24 * time.Hour)
+		// The words said on the calls go with their audio.
+		if p, ok := m.cfg.Store.(textPurger); ok {
+			if _, err := p.PurgeCallText(ctx, t, cutoff); err != nil {
+				errs = append(errs, err)
+			}
+		}
 		for {
 			recs, err := m.cfg.Store.ExpiredRecordings(ctx, t, cutoff, batch)
 			if err != nil {

@@ -153,3 +153,32 @@ func (s *Store) ChecklistRates(ctx context.Context, tenantID string, from, to ti
 	}
 	return out, nil
 }
+
+// PurgeCallText removes what was said on a tenant's calls before cutoff,
+// as the recordings' retention removes their audio: transcript lines,
+// checklist evidence, summaries and answer proposals; the questions of
+// ask outcomes are blanked (the counts stay for containment reports).
+// Approved standard answers are the tenant's own content and stay.
+func (s *Store) PurgeCallText(ctx context.Context, tenantID string, cutoff time.Time) (int64, error) {
+	var n int64
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		for _, q := range []string{
+			`DELETE FROM transcript_lines WHERE tenant_id = $1 AND at < $2`,
+			`DELETE FROM call_checklist_steps WHERE tenant_id = $1 AND at < $2`,
+			`DELETE FROM call_summaries WHERE tenant_id = $1 AND created_at < $2`,
+			`DELETE FROM answer_proposals WHERE tenant_id = $1 AND created_at < $2`,
+			`UPDATE ask_outcomes SET question = '' WHERE tenant_id = $1 AND at < $2 AND question <> ''`,
+		} {
+			tag, err := tx.Exec(ctx, q, tenantID, cutoff)
+			if err != nil {
+				return err
+			}
+			n += tag.RowsAffected()
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: purge call text of %s before %s: %w", tenantID, cutoff.Format(time.DateOnly), err)
+	}
+	return n, nil
+}

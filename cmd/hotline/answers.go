@@ -69,15 +69,15 @@ func (a *intentAnswers) Answer(ctx context.Context, tenant, intent string) (kind
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	// Expired entries go at every miss (a miss is at most one per intent
+	// per ttl): they may hold clips of minutes, which must not stay.
+	for k, e := range a.entries {
+		if !now.Before(e.until) {
+			delete(a.entries, k)
+		}
+	}
 	if len(a.entries) >= maxCachedAnswers {
-		for k, e := range a.entries {
-			if !now.Before(e.until) {
-				delete(a.entries, k)
-			}
-		}
-		if len(a.entries) >= maxCachedAnswers {
-			clear(a.entries)
-		}
+		clear(a.entries)
 	}
 	a.entries[k] = answerEntry{kind: kind, text: text, wav: wav, ok: ok, until: now.Add(a.ttl)}
 	return kind, text, wav, ok, nil

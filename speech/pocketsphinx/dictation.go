@@ -30,8 +30,17 @@ type DictationConfig struct {
 	// PoolSize bounds the decoders alive at once (default: the number of
 	// CPUs). Each holds the language model: ~110 MB with the default one.
 	PoolSize int
-	// EndSilence ends a phrase (default 400 ms, as for menu answers).
+	// EndSilence ends a phrase (default 300 ms: a transcript line may
+	// end at a comma, and every 100 ms here is 100 ms more before the
+	// line shows; menus wait 400 ms for a whole answer).
 	EndSilence time.Duration
+	// NoSpeculation turns off the early decode: by default a phrase is
+	// decoded as soon as its silence reaches tailKeep (200 ms), while
+	// the rest of EndSilence is waited for, so the result is ready when
+	// the phrase is known to have ended (the transcript's "end of phrase
+	// to screen" within a second); speech resuming discards that decode,
+	// which then cost CPU for nothing.
+	NoSpeculation bool
 	// StartSpeech debounces the onset (default 60 ms).
 	StartSpeech time.Duration
 	// MaxPhrase cuts a phrase that runs on (default 15 s); the next one
@@ -62,6 +71,9 @@ type DictationConfig struct {
 }
 
 func (c *DictationConfig) defaults() {
+	if c.EndSilence <= 0 {
+		c.EndSilence = 300 * time.Millisecond
+	}
 	// What it shares with the grammar engine takes that one's defaults.
 	b := Config{ModelDir: c.ModelDir, DictPath: c.DictPath, PoolSize: c.PoolSize, EndSilence: c.EndSilence,
 		StartSpeech: c.StartSpeech, MaxBacklog: c.MaxBacklog, DecoderWait: c.DecoderWait, Logger: c.Logger, LogFile: c.LogFile}
@@ -169,6 +181,16 @@ type DictationStream struct {
 	pos      int // stream samples run through the VAD
 	maxUtt   int
 	endRun   int // samples of silence that end a phrase
+
+	// spec is the early decode of the phrase in progress, started when
+	// its silence reached tailKeep; nil when none runs for it.
+	spec chan specResult
+}
+
+// specResult is an early decode's phrase.
+type specResult struct {
+	p  speech.Phrase
+	ok bool
 }
 
 // Open starts a stream. o.SampleRate is 8000 (or 0) or 16000.
@@ -255,6 +277,7 @@ func (s *DictationStream) Flush() []speech.Phrase {
 	defer func() {
 		s.frame = s.frame[:0]
 		s.vad.inSpeech, s.vad.above, s.vad.quiet = false, 0, 0
+		s.spec = nil // what it decoded is in the phrase decoded here
 	}()
 	if !s.inSpeech {
 		s.pos += len(s.frame)
@@ -288,7 +311,11 @@ func (s *DictationStream) push(f []int16) (speech.Phrase, bool) {
 		return speech.Phrase{}, false
 	}
 	s.utt = append(s.utt, f...)
-	if s.vad.push(f) == vadEnd {
+	ev := s.vad.push(f)
+	if s.spec != nil && s.vad.quiet == 0 {
+		s.spec = nil // speech resumed: the early decode is of a phrase that goes on
+	}
+	if ev == vadEnd {
 		s.inSpeech = false
 		// The end silence beyond tailKeep only costs decode time; it
 		// is the next phrase's lead-in.
@@ -296,11 +323,30 @@ func (s *DictationStream) push(f []int16) (speech.Phrase, bool) {
 		cut = min(cut, len(s.utt))
 		keep := s.utt[len(s.utt)-cut:]
 		s.ring = append(s.ring[:0], keep[max(len(keep)-cap(s.ring), 0):]...)
+		if spec := s.spec; spec != nil {
+			// The early decode had exactly this audio: the phrase up to
+			// tailKeep of silence.
+			s.spec = nil
+			r := <-spec
+			return r.p, r.ok
+		}
 		return s.phrase(s.utt[:len(s.utt)-cut], s.pos-s.endRun)
+	}
+	if !s.d.cfg.NoSpeculation && s.spec == nil && s.vad.quiet*speech.FrameSamples == samples(tailKeep) &&
+		s.endRun > samples(tailKeep) {
+		utt := append([]int16(nil), s.utt...)
+		start, end := s.uttStart, s.pos-samples(tailKeep)
+		spec := make(chan specResult, 1)
+		s.spec = spec
+		go func() {
+			p, ok := s.decodePhrase(utt, start, end)
+			spec <- specResult{p, ok}
+		}()
 	}
 	if len(s.utt)+speech.FrameSamples > s.maxUtt {
 		// Cut and go on: the VAD stays in speech and the next phrase
 		// starts with the next frame.
+		s.spec = nil
 		p, ok := s.phrase(s.utt, s.pos)
 		s.utt = s.utt[:0]
 		s.uttStart = s.pos
@@ -312,6 +358,13 @@ func (s *DictationStream) push(f []int16) (speech.Phrase, bool) {
 // phrase decodes utt (starting at s.uttStart) whose speech ended at the
 // stream sample speechEnd; ok is false when it holds no words.
 func (s *DictationStream) phrase(utt []int16, speechEnd int) (speech.Phrase, bool) {
+	return s.decodePhrase(utt, s.uttStart, speechEnd)
+}
+
+// decodePhrase decodes utt, which starts at the stream sample uttStart.
+// It reads no field of s that changes while the stream runs, so an early
+// decode can run it beside the stream.
+func (s *DictationStream) decodePhrase(utt []int16, uttStart, speechEnd int) (speech.Phrase, bool) {
 	cfg := &s.d.cfg
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.DecoderWait)
 	defer cancel()
@@ -338,7 +391,7 @@ func (s *DictationStream) phrase(utt []int16, speechEnd int) (speech.Phrase, boo
 	if r.hyp == "" {
 		return speech.Phrase{}, false
 	}
-	base := time.Duration(s.uttStart) * time.Second / speech.SampleRate
+	base := time.Duration(uttStart) * time.Second / speech.SampleRate
 	p := speech.Phrase{End: time.Duration(speechEnd) * time.Second / speech.SampleRate}
 	var text []string
 	for _, sg := range dec.segments() {

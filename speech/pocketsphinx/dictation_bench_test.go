@@ -44,7 +44,7 @@ func TestDictationBench(t *testing.T) {
 			for _, p := range ps {
 				hyp = append(hyp, p.Text)
 			}
-			e := wordErrors(strings.Fields(s), strings.Fields(strings.Join(hyp, " ")))
+			e := speechtest.WordErrors(strings.Fields(s), strings.Fields(strings.Join(hyp, " ")))
 			vErrs += e
 			vWords += len(strings.Fields(s))
 			if e > 0 {
@@ -103,25 +103,4 @@ func rssKB(t testing.TB) int {
 		}
 	}
 	return 0
-}
-
-// wordErrors is the edit distance between two word sequences.
-func wordErrors(ref, hyp []string) int {
-	prev := make([]int, len(hyp)+1)
-	cur := make([]int, len(hyp)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ref); i++ {
-		cur[0] = i
-		for j := 1; j <= len(hyp); j++ {
-			c := prev[j-1]
-			if ref[i-1] != hyp[j-1] {
-				c++
-			}
-			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(hyp)]
 }

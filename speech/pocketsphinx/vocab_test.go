@@ -128,7 +128,7 @@ func TestVocabularyBench(t *testing.T) {
 			} else if weight == 0 || weight == 1e-6 {
 				t.Logf("w=%g %s: %q -> %q", weight, c.voice, c.text, strings.TrimSpace(got))
 			}
-			errs += wordErrors(strings.Fields(c.text), strings.Fields(got))
+			errs += speechtest.WordErrors(strings.Fields(c.text), strings.Fields(got))
 			words += len(strings.Fields(c.text))
 		}
 		inserted, cErrs, cWords := 0, 0, 0
@@ -139,7 +139,7 @@ func TestVocabularyBench(t *testing.T) {
 					inserted++
 				}
 			}
-			cErrs += wordErrors(strings.Fields(c.text), strings.Fields(got))
+			cErrs += speechtest.WordErrors(strings.Fields(c.text), strings.Fields(got))
 			cWords += len(strings.Fields(c.text))
 		}
 		var per []string

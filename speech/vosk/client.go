@@ -37,7 +37,14 @@ type Config struct {
 type Client struct {
 	cfg  Config
 	next atomic.Uint64
+
+	mu   sync.Mutex
+	down map[string]time.Time // URLs that failed a dial, until when they are skipped
 }
+
+// downFor is how long a server that failed a dial is skipped: a dead or
+// restarting worker must not cost every new call a dial timeout.
+const downFor = 5 * time.Second
 
 var _ speech.Transcriber = (*Client)(nil)
 
@@ -63,7 +70,7 @@ func New(cfg Config) (*Client, error) {
 
 // chunkDur is the audio per binary message: Vosk answers each, so
 // smaller chunks cost replies and larger ones delay results.
-const chunkDur = 100 * time.Millisecond
+const chunkDur = 40 * time.Millisecond
 
 // ErrClosed is returned by Write after Close.
 var ErrClosed = errors.New("vosk: transcription closed")
@@ -80,6 +87,10 @@ func (c *Client) Transcribe(ctx context.Context, o speech.TranscribeOptions) (sp
 	var conn *websocket.Conn
 	for i := range c.cfg.URLs {
 		u := c.cfg.URLs[(int(start)+i)%len(c.cfg.URLs)]
+		if c.isDown(u) {
+			errs = append(errs, fmt.Errorf("%s: failed a dial less than %v ago", u, downFor))
+			continue
+		}
 		dctx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout)
 		cn, _, err := websocket.Dial(dctx, u, &websocket.DialOptions{CompressionMode: websocket.CompressionDisabled})
 		if err == nil {
@@ -93,6 +104,9 @@ func (c *Client) Transcribe(ctx context.Context, o speech.TranscribeOptions) (sp
 		if err == nil {
 			conn = cn
 			break
+		}
+		if ctx.Err() == nil {
+			c.markDown(u)
 		}
 		c.cfg.Logger.Warn("vosk: server unavailable, trying the next", "url", u, "err", err)
 		errs = append(errs, fmt.Errorf("%s: %w", u, err))
@@ -114,10 +128,32 @@ func (c *Client) Transcribe(ctx context.Context, o speech.TranscribeOptions) (sp
 		readerDone: make(chan struct{}),
 		writerDone: make(chan struct{}),
 		queue:      speech.NewBacklog(rate * int(c.cfg.MaxBacklog/time.Millisecond) / 1000),
+		answered:   make(chan struct{}, 1),
 	}
+	t.maxInFlight = max(int(c.cfg.MaxBacklog/chunkDur), 1)
 	go t.writer()
 	go t.reader()
 	return t, nil
+}
+
+func (c *Client) isDown(u string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	until, ok := c.down[u]
+	if ok && time.Now().After(until) {
+		delete(c.down, u)
+		return false
+	}
+	return ok
+}
+
+func (c *Client) markDown(u string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.down == nil {
+		c.down = map[string]time.Time{}
+	}
+	c.down[u] = time.Now().Add(downFor)
 }
 
 // transcription owns two goroutines: writer sends the queued audio in
@@ -134,6 +170,12 @@ type transcription struct {
 	timeout time.Duration
 	phrases chan speech.Phrase
 	queue   *speech.Backlog
+	// maxInFlight bounds the audio messages sent and not yet answered:
+	// a server that falls behind would otherwise have the audio queue
+	// in socket buffers, unbounded and uncounted, and the transcript
+	// fall ever further behind. Held back, it fills queue, which drops.
+	maxInFlight int
+	answered    chan struct{} // cap 1: the reader took an answer
 
 	readerDone, writerDone chan struct{}
 
@@ -228,6 +270,9 @@ func (t *transcription) writer() {
 			if t.queue.Len() < t.chunk && !t.isClosing() {
 				break
 			}
+			if !t.waitAnswers() {
+				return
+			}
 			var closing bool
 			out, closing = t.queue.Take(out, t.chunk)
 			if len(out) == 0 && closing {
@@ -246,6 +291,24 @@ func (t *transcription) writer() {
 				t.fail(fmt.Errorf("vosk: send audio: %w", err))
 				return
 			}
+		}
+	}
+}
+
+// waitAnswers holds the writer while maxInFlight messages await their
+// answers; false when the stream ends meanwhile.
+func (t *transcription) waitAnswers() bool {
+	for {
+		t.mu.Lock()
+		n := len(t.sent)
+		t.mu.Unlock()
+		if n < t.maxInFlight {
+			return true
+		}
+		select {
+		case <-t.answered:
+		case <-t.ctx.Done():
+			return false
 		}
 	}
 }
@@ -322,6 +385,10 @@ func (t *transcription) phrase(r reply) (p speech.Phrase, ok, final bool) {
 	if len(t.sent) > 0 {
 		pos = t.sent[0]
 		t.sent = t.sent[1:]
+		select {
+		case t.answered <- struct{}{}:
+		default:
+		}
 	} else {
 		final = t.eofSent
 	}

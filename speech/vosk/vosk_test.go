@@ -183,7 +183,7 @@ func testParsesVoskReplies(t *testing.T, keepOpen bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 600 ms: six 100 ms messages.
+	// 600 ms: fifteen 40 ms messages.
 	start := time.Now()
 	got := collect(t, tr, make([]int16, 4800), 160)
 	if d := time.Since(start); d > time.Second {
@@ -201,7 +201,7 @@ func testParsesVoskReplies(t *testing.T, keepOpen bool) {
 			{Word: "card", Start: 510 * time.Millisecond, End: 900 * time.Millisecond, Conf: 1},
 			{Word: "lost", Start: 900 * time.Millisecond, End: 1200 * time.Millisecond, Conf: 0.5}}},
 		// No words: timed by the audio the reply answered (5 messages).
-		{Text: "no words", Start: 1200 * time.Millisecond, End: 500 * time.Millisecond},
+		{Text: "no words", Start: 1200 * time.Millisecond, End: 5 * chunkDur},
 		{Text: "thanks", Start: 1800 * time.Millisecond, End: 2100 * time.Millisecond, Words: []speech.Word{
 			{Word: "thanks", Start: 1800 * time.Millisecond, End: 2100 * time.Millisecond, Conf: 0.812345}}},
 	}
@@ -341,8 +341,9 @@ func TestServerProtocol(t *testing.T) {
 
 // Bad input gets an error message and a close, never a crash.
 func TestServerBadInput(t *testing.T) {
-	srv := httptest.NewServer(NewServerConfig(OpenFunc(func(speech.TranscribeOptions) (Stream, error) { return nopStream{}, nil }), nil,
-		ServerConfig{MaxMessage: 64 << 10, MaxConns: 2}))
+	vs := NewServerConfig(OpenFunc(func(speech.TranscribeOptions) (Stream, error) { return nopStream{}, nil }), nil,
+		ServerConfig{MaxMessage: 64 << 10, MaxConns: 2})
+	srv := httptest.NewServer(vs)
 	defer srv.Close()
 	ctx := t.Context()
 	for _, c := range []struct {
@@ -383,7 +384,11 @@ func TestServerBadInput(t *testing.T) {
 		t.Logf("%s: %q %v", c.name, got, rerr)
 		conn.CloseNow()
 	}
-	// The connection limit refuses a third stream with 503.
+	// The connection limit refuses a third stream with 503, once the
+	// handlers of the streams above have returned.
+	for deadline := time.Now().Add(5 * time.Second); vs.Conns() > 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	var conns []*websocket.Conn
 	for range 2 {
 		conn, _, err := websocket.Dial(ctx, wsURL(srv), nil)
@@ -398,5 +403,50 @@ func TestServerBadInput(t *testing.T) {
 	}
 	for _, c := range conns {
 		c.CloseNow()
+	}
+}
+
+// A server that stops answering makes the client hold audio back and
+// then drop it, counted, rather than queue it in socket buffers; Write
+// never blocks and Close is bounded.
+func TestClientServerBehind(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		for {
+			if _, _, err := c.Read(r.Context()); err != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	c, _ := New(Config{URLs: []string{wsURL(srv)}, MaxBacklog: 200 * time.Millisecond, CloseTimeout: 500 * time.Millisecond})
+	tr, err := c.Transcribe(t.Context(), speech.TranscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for range 100 { // 2 s
+		if err := tr.Write(make([]int16, 160)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("writing took %v", d)
+	}
+	tr.Close()
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("Close took %v", d)
+	}
+	dropped := tr.(interface{ Dropped() time.Duration }).Dropped()
+	if dropped < 1500*time.Millisecond {
+		t.Errorf("dropped %v of 2 s, want at least 1.5 s (0.2 s in flight, 0.2 s queued)", dropped)
+	}
+	if tr.Err() == nil {
+		t.Error("no Err when the final result never came")
 	}
 }
