@@ -69,7 +69,13 @@ func newTracker(lists []Checklist, journal []call.Event, answered time.Time) *tr
 		cl := &lists[i]
 		for _, e := range journal {
 			if e.Kind == "step" && slices.Contains(cl.IVR, e.Step) {
-				t.choose(cl, "", "IVR: "+e.Step)
+				// The IVR path names the caller's intent as well as the
+				// checklist: the checklist's first.
+				intent := ""
+				if len(cl.Intents) > 0 {
+					intent = cl.Intents[0]
+				}
+				t.choose(cl, intent, "IVR: "+e.Step)
 				return t
 			}
 		}

@@ -275,12 +275,14 @@ func (d *Desk) Connect(ctx context.Context, c *call.Call, agentID queue.AgentID)
 	t.connected = true
 	t.mu.Unlock()
 	d.recordingFor(c, sess, string(agentID))
+	a.send(Msg{"type": "connected", "call": c.ID})
+	// After "connected": what the call's assist has shown so far (a
+	// transfer) comes to a page that is on the call.
 	if ac := d.assistFor(c, sess, a); ac != nil {
 		t.mu.Lock()
 		t.assist = ac
 		t.mu.Unlock()
 	}
-	a.send(Msg{"type": "connected", "call": c.ID})
 	select {
 	case <-ctx.Done():
 		return t.agentHangup(c)

@@ -250,7 +250,6 @@ func (s *Session) completeConsult(ctx context.Context, t *talk) error {
 	aLeg.Unpatch()
 	side.leg.Attach(t.sess)
 	a.d.recordingFor(t.call, t.sess, string(b.id.ID)) // b may play it back
-	a.d.assistFor(t.call, t.sess, b)
 	side.end(consultDone)
 	<-side.done
 	aLeg.Close()
@@ -261,6 +260,7 @@ func (s *Session) completeConsult(ctx context.Context, t *talk) error {
 	a.sendLocked(Msg{"type": "call_ended", "call": t.callID, "by": byTransfer})
 	a.mu.Unlock()
 	b.send(Msg{"type": "transferred", "call": t.callID, "from": a.id.Username, "caller": t.call.From})
+	a.d.assistFor(t.call, t.sess, b) // b gets the transcript and checklist so far
 	return nil
 }
 

@@ -141,6 +141,9 @@ func NewDictation(cfg DictationConfig) (*Dictation, error) {
 	if err := d.prime(); err != nil {
 		return nil, err
 	}
+	// A worker exists to transcribe: load the other decoders now, not on
+	// the first calls (a language model takes seconds to load).
+	go d.pool.warm()
 	return d, nil
 }
 

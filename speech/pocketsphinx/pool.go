@@ -47,6 +47,25 @@ func (p *pool) prime() error {
 	return nil
 }
 
+// warm creates the decoders still missing, one after the other, so the
+// first phrases of a worker's first calls do not wait seconds for a model
+// to load. It ends when the pool is full or closed, or a creation fails
+// (acquire then tries again on demand).
+func (p *pool) warm() {
+	for !p.isClosed() {
+		select {
+		case <-p.slots:
+		default:
+			return
+		}
+		d, err := p.create()
+		if err != nil {
+			return
+		}
+		p.release(d)
+	}
+}
+
 // create makes a decoder for a slot the caller took; the slot goes back
 // if that fails.
 func (p *pool) create() (*decoder, error) {
