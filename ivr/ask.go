@@ -120,23 +120,9 @@ func (p *parser) ask(kf field, what string) *Ask {
 		a.MinConfidence = v
 	}
 	a.Timeout = p.durationOr(m, "timeout", what, DefaultAskTimeout)
-	if f, ok := m["max_speech"]; ok {
-		if d := p.duration(f, what); d > MaxAskMaxSpeech {
-			p.errorf(f.line, "%s: max_speech must be at most %s, not %s", what, MaxAskMaxSpeech, d)
-		} else if d > 0 {
-			a.MaxSpeech = d
-		}
-	}
-	if f, ok := m["answered"]; ok {
-		a.Answered = p.ref(f, what)
-	} else {
-		p.missing(kf.line, what, "answered (the step after an answer was played)")
-	}
-	if f, ok := m["queue"]; ok {
-		a.Queue = p.ref(f, what)
-	} else {
-		p.missing(kf.line, what, "queue (the step that hands the caller to an agent)")
-	}
+	a.MaxSpeech = p.durationUpTo(m, "max_speech", what, DefaultAskMaxSpeech, MaxAskMaxSpeech)
+	a.Answered = required(p, m, "answered", kf.line, what, "answered (the step after an answer was played)", p.ref)
+	a.Queue = required(p, m, "queue", kf.line, what, "queue (the step that hands the caller to an agent)", p.ref)
 	return a
 }
 

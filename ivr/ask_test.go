@@ -174,35 +174,35 @@ func TestAskToQueue(t *testing.T) {
 	}
 }
 
-func TestAskRetryThenAnswer(t *testing.T) {
-	log := &askRows{}
-	res, ch, rec := run(t, mustParse(t, askFlow), "~blah_blah ~my_balance", askEnv(log))
-	if res.Reason != EndHangup {
-		t.Fatalf("result %+v\n%s", res, strings.Join(rec.events, "\n"))
-	}
-	equal(t, "played", ch.played, []string{"ask_question", "ask_again"})
-	equal(t, "ask", askEvents(rec), []string{
-		"ask question answer= confidence=0.00 intent= outcome=retry question=blah blah reason=no_intent",
-		"ask question answer=text confidence=0.90 intent=balance next=bye outcome=answered question=my balance",
-	})
-	if len(log.rows) != 1 || log.rows[0].Outcome != AskAnswered {
-		t.Errorf("outcomes %+v", log.rows)
-	}
-}
-
-func TestAskSecondMissQueues(t *testing.T) {
-	log := &askRows{}
-	res, ch, rec := run(t, mustParse(t, askFlow), "- ~", askEnv(log))
-	if res.Reason != EndQueue {
-		t.Fatalf("result %+v\n%s", res, strings.Join(rec.events, "\n"))
-	}
-	equal(t, "played", ch.played, []string{"ask_question", "ask_again"})
-	equal(t, "ask", askEvents(rec), []string{
-		"ask question answer= confidence=0.00 intent= outcome=retry question= reason=no_speech",
-		"ask question answer= confidence=0.00 intent= next=agents outcome=no_match question= reason=no_speech",
-	})
-	if len(log.rows) != 1 || log.rows[0].Outcome != AskNoMatch {
-		t.Errorf("outcomes %+v", log.rows)
+// A question that matches nothing is asked again once (ask_again); the
+// second try is answered, or queued when it misses too.
+func TestAskRetry(t *testing.T) {
+	for _, tt := range []struct {
+		name, script, outcome string
+		end                   EndReason
+		events                []string
+	}{
+		{"then answer", "~blah_blah ~my_balance", AskAnswered, EndHangup, []string{
+			"ask question answer= confidence=0.00 intent= outcome=retry question=blah blah reason=no_intent",
+			"ask question answer=text confidence=0.90 intent=balance next=bye outcome=answered question=my balance",
+		}},
+		{"second miss queues", "- ~", AskNoMatch, EndQueue, []string{
+			"ask question answer= confidence=0.00 intent= outcome=retry question= reason=no_speech",
+			"ask question answer= confidence=0.00 intent= next=agents outcome=no_match question= reason=no_speech",
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			log := &askRows{}
+			res, ch, rec := run(t, mustParse(t, askFlow), tt.script, askEnv(log))
+			if res.Reason != tt.end {
+				t.Fatalf("result %+v\n%s", res, strings.Join(rec.events, "\n"))
+			}
+			equal(t, "played", ch.played, []string{"ask_question", "ask_again"})
+			equal(t, "ask", askEvents(rec), tt.events)
+			if len(log.rows) != 1 || log.rows[0].Outcome != tt.outcome {
+				t.Errorf("outcomes %+v", log.rows)
+			}
+		})
 	}
 }
 

@@ -101,18 +101,8 @@ func (p *parser) lookup(s *Step, kf field, what string) *Lookup {
 			p.errorf(f.line, "%s: send is only used with method: POST", what)
 		}
 	}
-	if f, ok := m["timeout"]; ok {
-		if d := p.duration(f, what); d > MaxLookupTimeout {
-			p.errorf(f.line, "%s: timeout must be at most %s, not %s", what, MaxLookupTimeout, d)
-		} else if d > 0 {
-			lk.Timeout = d
-		}
-	}
-	if f, ok := m["into"]; ok {
-		lk.Into = p.varName(f, what)
-	} else {
-		p.missing(kf.line, what, "into")
-	}
+	lk.Timeout = p.durationUpTo(m, "timeout", what, lk.Timeout, MaxLookupTimeout)
+	lk.Into = required(p, m, "into", kf.line, what, "into", p.varName)
 	if f, ok := m["next"]; ok {
 		s.Next = p.ref(f, what)
 		lk.hasNext = true

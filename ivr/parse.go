@@ -326,6 +326,24 @@ func (p *parser) durationOr(m map[string]field, key, what string, def time.Durat
 	return p.duration(f, what)
 }
 
+// durationUpTo is durationOr for a duration with a ceiling: a value
+// beyond ceiling is an error, reported, and def is kept.
+func (p *parser) durationUpTo(m map[string]field, key, what string, def, ceiling time.Duration) time.Duration {
+	f, ok := m[key]
+	if !ok {
+		return def
+	}
+	d := p.duration(f, what)
+	if d > ceiling {
+		p.errorf(f.line, "%s: %s must be at most %s, not %s", what, key, ceiling, d)
+		return def
+	}
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
 // prompts reads "name", or a list of names.
 func (p *parser) prompts(f field, what string) []string {
 	var nodes []*yaml.Node
@@ -384,6 +402,20 @@ func (p *parser) varName(f field, what string) string {
 
 func (p *parser) missing(line int, what, key string) {
 	p.errorf(line, "%s: missing %s", what, key)
+}
+
+// required reads key with read, for a key the step cannot do without:
+// absent, it is reported missing as desc (the key, or the key with what
+// it is for) and the zero T stands in. A function, not a method: methods
+// cannot have type parameters.
+func required[T any](p *parser, m map[string]field, key string, line int, what, desc string, read func(field, string) T) T {
+	f, ok := m[key]
+	if !ok {
+		p.missing(line, what, desc)
+		var zero T
+		return zero
+	}
+	return read(f, what)
 }
 
 func (p *parser) flow(root *yaml.Node) *Flow {
@@ -581,11 +613,7 @@ func (p *parser) play(kf field, what string) *Play {
 	}
 	what += ": play"
 	m, _ := p.keyed(kf.val, kf.line, what, "prompt", "interruptible")
-	if f, ok := m["prompt"]; ok {
-		pl.Prompts = p.prompts(f, what)
-	} else {
-		p.missing(kf.line, what, "prompt")
-	}
+	pl.Prompts = required(p, m, "prompt", kf.line, what, "prompt", p.prompts)
 	if f, ok := m["interruptible"]; ok {
 		pl.Interruptible = p.boolean(f, what)
 	}
@@ -599,11 +627,7 @@ func (p *parser) menu(kf field, what string) *Menu {
 	if !ok {
 		return mn
 	}
-	if f, ok := m["prompt"]; ok {
-		mn.Prompts = p.prompts(f, what)
-	} else {
-		p.missing(kf.line, what, "prompt")
-	}
+	mn.Prompts = required(p, m, "prompt", kf.line, what, "prompt", p.prompts)
 	if f, ok := m["options"]; ok {
 		if fs, ok := p.fields(f.val, f.line, what+": options"); ok {
 			if len(fs) == 0 {
@@ -860,11 +884,7 @@ func (p *parser) gather(kf field, what string) *Gather {
 	if !ok {
 		return g
 	}
-	if f, ok := m["prompt"]; ok {
-		g.Prompts = p.prompts(f, what)
-	} else {
-		p.missing(kf.line, what, "prompt")
-	}
+	g.Prompts = required(p, m, "prompt", kf.line, what, "prompt", p.prompts)
 	if f, ok := m["digits"]; ok {
 		g.MaxDigits, _ = p.integer(f, what, 1, maxGatherDigits)
 	} else {
@@ -889,11 +909,7 @@ func (p *parser) gather(kf field, what string) *Gather {
 	}
 	g.Timeout = p.durationOr(m, "timeout", what, DefaultGatherTimeout)
 	g.InterDigitTimeout = p.durationOr(m, "inter_digit_timeout", what, DefaultInterDigitTimeout)
-	if f, ok := m["into"]; ok {
-		g.Into = p.varName(f, what)
-	} else {
-		p.missing(kf.line, what, "into")
-	}
+	g.Into = required(p, m, "into", kf.line, what, "into", p.varName)
 	g.Retries = DefaultRetries
 	if f, ok := m["retries"]; ok {
 		g.Retries, _ = p.integer(f, what, 1, 20)
@@ -947,11 +963,7 @@ func (p *parser) branch(kf field, what string) *Branch {
 	if !ok {
 		return b
 	}
-	if f, ok := m["var"]; ok {
-		b.Var = p.varName(f, what)
-	} else {
-		p.missing(kf.line, what, "var")
-	}
+	b.Var = required(p, m, "var", kf.line, what, "var", p.varName)
 	if f, ok := m["cases"]; ok {
 		if fs, ok := p.fields(f.val, f.line, what+": cases"); ok {
 			if len(fs) == 0 {
@@ -964,11 +976,7 @@ func (p *parser) branch(kf field, what string) *Branch {
 	} else {
 		p.missing(kf.line, what, "cases")
 	}
-	if f, ok := m["default"]; ok {
-		b.Default = p.ref(f, what)
-	} else {
-		p.missing(kf.line, what, "default")
-	}
+	b.Default = required(p, m, "default", kf.line, what, "default", p.ref)
 	return b
 }
 
@@ -984,24 +992,12 @@ func (p *parser) hours(kf field, what string) *Hours {
 			h.Location = p.location(f, tz, what)
 		}
 	}
-	if f, ok := m["open"]; ok {
-		h.Open = p.openRanges(f, what)
-	} else {
-		p.missing(kf.line, what, "open")
-	}
+	h.Open = required(p, m, "open", kf.line, what, "open", p.openRanges)
 	if f, ok := m["holidays"]; ok {
 		h.Holidays = p.dates(f, what)
 	}
-	if f, ok := m["open_step"]; ok {
-		h.OpenStep = p.ref(f, what)
-	} else {
-		p.missing(kf.line, what, "open_step")
-	}
-	if f, ok := m["closed_step"]; ok {
-		h.ClosedStep = p.ref(f, what)
-	} else {
-		p.missing(kf.line, what, "closed_step")
-	}
+	h.OpenStep = required(p, m, "open_step", kf.line, what, "open_step", p.ref)
+	h.ClosedStep = required(p, m, "closed_step", kf.line, what, "closed_step", p.ref)
 	return h
 }
 

@@ -193,17 +193,22 @@ func (d *deskClient) expectState(state string, timeout time.Duration) {
 }
 
 // fakeBrowser is a pion PeerConnection in the role of the agent's
-// Chromium: it answers our offer (PCMU), sends a 1 kHz tone and keeps what
-// it hears.
+// Chromium: it answers our offer (PCMU), sends a 1 kHz tone (or what
+// play queued) and keeps what it hears.
 type fakeBrowser struct {
-	pc   *pion.PeerConnection
-	mu   sync.Mutex
-	got  []int16
-	stop context.CancelFunc
-	wg   sync.WaitGroup
+	pc    *pion.PeerConnection
+	mu    sync.Mutex
+	got   []int16
+	queue []int16 // played before the tone resumes
+	stop  context.CancelFunc
+	wg    sync.WaitGroup
 }
 
 func newFakeBrowser(t testing.TB) *fakeBrowser { return newFakeBrowserTone(t, 1000) }
+
+// newFakeBrowserMic is a fake browser whose microphone is silent but for
+// the speech queued with play: an agent who only talks when told to.
+func newFakeBrowserMic(t testing.TB) *fakeBrowser { return newFakeBrowserTone(t, 0) }
 
 // newFakeBrowserTone is a fake browser whose microphone plays freq.
 func newFakeBrowserTone(t testing.TB, freq float64) *fakeBrowser {
@@ -255,7 +260,13 @@ func newFakeBrowserTone(t testing.TB, freq float64) *fakeBrowser {
 		tick := time.NewTicker(20 * time.Millisecond)
 		defer tick.Stop()
 		for i := 0; ; i++ {
-			_ = track.WriteSample(pionmedia.Sample{Data: ulawTone(freq, 160, i*160), Duration: 20 * time.Millisecond})
+			frame := ulawTone(freq, 160, i*160)
+			b.mu.Lock()
+			for j := 0; j < len(frame) && len(b.queue) > 0; j++ {
+				frame[j], b.queue = ulawEncode(b.queue[0]), b.queue[1:]
+			}
+			b.mu.Unlock()
+			_ = track.WriteSample(pionmedia.Sample{Data: frame, Duration: 20 * time.Millisecond})
 			select {
 			case <-ctx.Done():
 				return
@@ -269,6 +280,14 @@ func newFakeBrowserTone(t testing.TB, freq float64) *fakeBrowser {
 		b.pc.Close()
 	})
 	return b
+}
+
+// play queues pcm on the microphone, sent in real time in place of the
+// tone.
+func (b *fakeBrowser) play(pcm []int16) {
+	b.mu.Lock()
+	b.queue = append(b.queue, pcm...)
+	b.mu.Unlock()
 }
 
 // answer takes our offer and returns the browser's answer with its
@@ -418,30 +437,57 @@ func answerCall(t testing.TB, srv *server, agent *deskClient) agentCall {
 	c := agentCall{ua: queueCall(t, srv), agent: agent}
 	offer := agent.expect("offer", 20*time.Second, nil)
 	c.id, _ = offer["call"].(string)
-	agent.send(map[string]any{"type": "answer", "call": c.id})
-	wo := agent.expect("webrtc_offer", 10*time.Second, nil)
-	c.browser = newFakeBrowser(t)
-	agent.send(map[string]any{"type": "webrtc_answer", "call": c.id, "sdp": c.browser.answer(t, wo["sdp"].(string))})
-	agent.expect("connected", 10*time.Second, nil)
+	c.browser = pickUp(t, agent, c.id)
 	c.connected = time.Now()
 	wantTone(t, agent.name+" hears the caller", c.browser.recent(t, 4000, 10*time.Second), 440, 1000)
 	c.talk = callerHearsTone(t, "the caller hears "+agent.name, c.ua, 1000, 440)
 	return c
 }
 
+// pickUp has agent answer the offered call id through a fake browser
+// (sending 1 kHz) and returns the browser once the desk says connected.
+func pickUp(t testing.TB, agent *deskClient, id string) *fakeBrowser {
+	t.Helper()
+	agent.send(map[string]any{"type": "answer", "call": id})
+	wo := agent.expect("webrtc_offer", 10*time.Second, nil)
+	b := newFakeBrowser(t)
+	agent.send(map[string]any{"type": "webrtc_answer", "call": id, "sdp": b.answer(t, wo["sdp"].(string))})
+	agent.expect("connected", 10*time.Second, nil)
+	return b
+}
+
 // queueCall places a demo call that presses 0 (the general queue) while
 // sending a 440 Hz tone.
 func queueCall(t testing.TB, srv *server) *sipUA {
 	t.Helper()
+	return queueCallFrom(t, srv, "")
+}
+
+// queueCallFrom is queueCall from the number from ("" keeps newUA's):
+// the number picks the caller's region and CRM record.
+func queueCallFrom(t testing.TB, srv *server, from string) *sipUA {
+	t.Helper()
+	ua := dialDemo(t, srv, from, pcmSine(440, 90*time.Second))
+	ua.RTP.SendDigit('0')
+	return ua
+}
+
+// dialDemo calls the demo number from from ("" keeps newUA's), sending
+// play (silence when nil) from the start, and returns once the main
+// menu is open for a key.
+func dialDemo(t testing.TB, srv *server, from string, play []int16) *sipUA {
+	t.Helper()
 	ua := newUA(t, srv)
+	if from != "" {
+		ua.From = from
+	}
 	srv.report(t, ua.CallID)
 	if res := ua.Invite(demoNumber, ua.offer(true, "sendrecv")); res.Code != 200 {
 		t.Fatalf("INVITE: %s, want 200", res)
 	}
 	ua.Ack(demoNumber)
-	ua.RTP.Play(pcmSine(440, 90*time.Second))
+	ua.RTP.Play(play)
 	ua.RTP.Start()
 	time.Sleep(menuOpens(t))
-	ua.RTP.SendDigit('0')
 	return ua
 }

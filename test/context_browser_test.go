@@ -30,17 +30,7 @@ func TestCallerContextBrowser(t *testing.T) {
 	})
 	page.waitStep(t, "available", 60*time.Second)
 
-	ua := newUA(t, srv)
-	ua.From = number
-	srv.report(t, ua.CallID)
-	if res := ua.Invite(demoNumber, ua.offer(true, "sendrecv")); res.Code != 200 {
-		t.Fatalf("INVITE: %s, want 200", res)
-	}
-	ua.Ack(demoNumber)
-	ua.RTP.Play(pcmSine(440, 90*time.Second))
-	ua.RTP.Start()
-	time.Sleep(menuOpens(t))
-	ua.RTP.SendDigit('0')
+	ua := queueCallFrom(t, srv, number)
 
 	page.waitStep(t, "talking", 90*time.Second)
 	page.tell(t, "hangup")

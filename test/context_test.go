@@ -58,22 +58,7 @@ func TestCallerContext(t *testing.T) {
 	alice := demoDesk(t, srv, "alice", true)
 	number := fmt.Sprintf("+1212555%04d", time.Now().UnixNano()%10000)
 
-	call := func() *sipUA {
-		ua := newUA(t, srv)
-		ua.From = number
-		srv.report(t, ua.CallID)
-		if res := ua.Invite(demoNumber, ua.offer(true, "sendrecv")); res.Code != 200 {
-			t.Fatalf("INVITE: %s, want 200", res)
-		}
-		ua.Ack(demoNumber)
-		ua.RTP.Play(pcmSine(440, 90*time.Second))
-		ua.RTP.Start()
-		time.Sleep(menuOpens(t))
-		ua.RTP.SendDigit('0')
-		return ua
-	}
-
-	ua := call()
+	ua := queueCallFrom(t, srv, number)
 	offer := alice.expect("offer", 20*time.Second, nil)
 	callID, _ := offer["call"].(string)
 	// The first context comes with the offer, before any answer.
@@ -113,11 +98,7 @@ func TestCallerContext(t *testing.T) {
 	name := fields["name"]
 	t.Logf("caller context: %s from %v, CRM %v", number, region, fields)
 
-	alice.send(map[string]any{"type": "answer", "call": callID})
-	wo := alice.expect("webrtc_offer", 10*time.Second, nil)
-	br := newFakeBrowser(t)
-	alice.send(map[string]any{"type": "webrtc_answer", "call": callID, "sdp": br.answer(t, wo["sdp"].(string))})
-	alice.expect("connected", 10*time.Second, nil)
+	br := pickUp(t, alice, callID)
 	wantTone(t, "alice hears the caller", br.recent(t, 4000, 10*time.Second), 440, 1000)
 	alice.send(map[string]any{"type": "hangup", "call": callID})
 	alice.expect("call_ended", 10*time.Second, nil)
@@ -143,7 +124,7 @@ func TestCallerContext(t *testing.T) {
 		}
 	}
 
-	ua2 := call()
+	ua2 := queueCallFrom(t, srv, number)
 	defer ua2.Bye(demoNumber)
 	offer = alice.expect("offer", 20*time.Second, nil)
 	second, _ := offer["call"].(string)
@@ -163,11 +144,7 @@ func TestCallerContext(t *testing.T) {
 
 	// A colleague consulted about the call sees the same context with
 	// the consult_offer, complete at once (the lookups are kept).
-	alice.send(map[string]any{"type": "answer", "call": second})
-	wo = alice.expect("webrtc_offer", 10*time.Second, nil)
-	br2 := newFakeBrowser(t)
-	alice.send(map[string]any{"type": "webrtc_answer", "call": second, "sdp": br2.answer(t, wo["sdp"].(string))})
-	alice.expect("connected", 10*time.Second, nil)
+	pickUp(t, alice, second)
 	bob := demoDesk(t, srv, "bob", true)
 	alice.send(map[string]any{"type": "consult", "call": second, "agent": "bob"})
 	bob.expect("consult_offer", 10*time.Second, nil)
@@ -193,17 +170,7 @@ func TestCallerContextCRMUnavailable(t *testing.T) {
 		}
 	}})
 	alice := demoDesk(t, srv, "alice", true)
-	ua := newUA(t, srv)
-	ua.From = "+12125550199"
-	srv.report(t, ua.CallID)
-	if res := ua.Invite(demoNumber, ua.offer(true, "sendrecv")); res.Code != 200 {
-		t.Fatalf("INVITE: %s, want 200", res)
-	}
-	ua.Ack(demoNumber)
-	ua.RTP.Play(pcmSine(440, 90*time.Second))
-	ua.RTP.Start()
-	time.Sleep(menuOpens(t))
-	ua.RTP.SendDigit('0')
+	ua := queueCallFrom(t, srv, "+12125550199")
 	defer ua.Bye(demoNumber)
 
 	offer := alice.expect("offer", 20*time.Second, nil)
@@ -214,10 +181,6 @@ func TestCallerContextCRMUnavailable(t *testing.T) {
 		t.Errorf("CRM %v: want unavailable with a short reason and no URL", crm)
 	}
 	t.Logf("CRM down: %v", crm)
-	alice.send(map[string]any{"type": "answer", "call": callID})
-	wo := alice.expect("webrtc_offer", 10*time.Second, nil)
-	br := newFakeBrowser(t)
-	alice.send(map[string]any{"type": "webrtc_answer", "call": callID, "sdp": br.answer(t, wo["sdp"].(string))})
-	alice.expect("connected", 10*time.Second, nil)
+	br := pickUp(t, alice, callID)
 	wantTone(t, "alice hears the caller", br.recent(t, 4000, 10*time.Second), 440, 1000)
 }

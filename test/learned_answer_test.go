@@ -5,14 +5,10 @@ import (
 	"encoding/binary"
 	"math"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/pion/interceptor"
-	pion "github.com/pion/webrtc/v4"
-	pionmedia "github.com/pion/webrtc/v4/pkg/media"
 
 	"hotline/internal/testenv"
 	"hotline/store"
@@ -164,14 +160,7 @@ func askedInContext(m map[string]any, question string) bool {
 // ask event.
 func askCall(t *testing.T, srv *server, question []int16) (*sipUA, store.Event) {
 	t.Helper()
-	ua := newUA(t, srv)
-	srv.report(t, ua.CallID)
-	if res := ua.Invite(demoNumber, ua.offer(true, "sendrecv")); res.Code != 200 {
-		t.Fatalf("INVITE: %s, want 200", res)
-	}
-	ua.Ack(demoNumber)
-	ua.RTP.Start()
-	time.Sleep(menuOpens(t))
+	ua := dialDemo(t, srv, "", nil)
 	ua.RTP.SendDigit('3')
 	if e, ev := waitEvent(t, srv, ua, 15*time.Second, func(e store.Event) bool { return e.Kind == "step" && e.Step == "ask_question" }); e == nil {
 		t.Fatalf("no ask step:\n%s", formatEvents(ev))
@@ -287,100 +276,4 @@ func clipNCC(a, b []float64) float64 {
 		return 0
 	}
 	return ab / math.Sqrt(aa*bb)
-}
-
-// fakeBrowserMic is an agent's WebRTC peer whose microphone sends
-// silence, or the PCM queued with play, in real time.
-type fakeBrowserMic struct {
-	pc    *pion.PeerConnection
-	mu    sync.Mutex
-	queue []int16
-	stop  context.CancelFunc
-	wg    sync.WaitGroup
-}
-
-func newFakeBrowserMic(t testing.TB) *fakeBrowserMic {
-	t.Helper()
-	var me pion.MediaEngine
-	if err := me.RegisterDefaultCodecs(); err != nil {
-		t.Fatal(err)
-	}
-	var se pion.SettingEngine
-	se.SetIncludeLoopbackCandidate(true)
-	api := pion.NewAPI(pion.WithMediaEngine(&me), pion.WithSettingEngine(se), pion.WithInterceptorRegistry(&interceptor.Registry{}))
-	pc, err := api.NewPeerConnection(pion.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := &fakeBrowserMic{pc: pc}
-	track, err := pion.NewTrackLocalStaticSample(pion.RTPCodecCapability{MimeType: pion.MimeTypePCMU, ClockRate: 8000, Channels: 1}, "mic", "agent")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pc.AddTrack(track); err != nil {
-		t.Fatal(err)
-	}
-	pc.OnTrack(func(tr *pion.TrackRemote, _ *pion.RTPReceiver) {
-		buf := make([]byte, 1500)
-		for {
-			if _, _, err := tr.Read(buf); err != nil {
-				return
-			}
-		}
-	})
-	ctx, cancel := context.WithCancel(context.Background())
-	m.stop = cancel
-	m.wg.Go(func() {
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			frame := make([]byte, 160)
-			m.mu.Lock()
-			for i := range frame {
-				var s int16
-				if len(m.queue) > 0 {
-					s, m.queue = m.queue[0], m.queue[1:]
-				}
-				frame[i] = ulawEncode(s)
-			}
-			m.mu.Unlock()
-			_ = track.WriteSample(pionmedia.Sample{Data: frame, Duration: 20 * time.Millisecond})
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-		}
-	})
-	t.Cleanup(func() {
-		m.stop()
-		m.wg.Wait()
-		m.pc.Close()
-	})
-	return m
-}
-
-func (m *fakeBrowserMic) play(pcm []int16) {
-	m.mu.Lock()
-	m.queue = append(m.queue, pcm...)
-	m.mu.Unlock()
-}
-
-// answer takes the desk's offer and returns the answer with its
-// candidates.
-func (m *fakeBrowserMic) answer(t testing.TB, offer string) string {
-	t.Helper()
-	if err := m.pc.SetRemoteDescription(pion.SessionDescription{Type: pion.SDPTypeOffer, SDP: offer}); err != nil {
-		t.Fatal(err)
-	}
-	ans, err := m.pc.CreateAnswer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gathered := pion.GatheringCompletePromise(m.pc)
-	if err := m.pc.SetLocalDescription(ans); err != nil {
-		t.Fatal(err)
-	}
-	<-gathered
-	return m.pc.LocalDescription().SDP
 }

@@ -19,17 +19,7 @@ func TestRegionRouting(t *testing.T) {
 	demoDesk(t, srv, "alice", true)
 	bob := demoDesk(t, srv, "bob", true)
 
-	ua := newUA(t, srv)
-	ua.From = "+14155550123"
-	srv.report(t, ua.CallID)
-	if res := ua.Invite(demoNumber, ua.offer(true, "sendrecv")); res.Code != 200 {
-		t.Fatalf("INVITE: %s, want 200", res)
-	}
-	ua.Ack(demoNumber)
-	ua.RTP.Play(pcmSine(440, 90*time.Second))
-	ua.RTP.Start()
-	time.Sleep(menuOpens(t))
-	ua.RTP.SendDigit('0')
+	ua := queueCallFrom(t, srv, "+14155550123")
 
 	offer := bob.expect("offer", 20*time.Second, nil)
 	if offer["region"] != "west" || offer["caller"] != ua.From || offer["queue"] != "general" {

@@ -132,11 +132,17 @@ func (s *Server) listProposals(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
+	writeList(w, "proposals", list)
+}
+
+// writeList answers {key: list}, [] rather than null for none, and
+// uncached: a review elsewhere changes it at any time.
+func writeList[T any](w http.ResponseWriter, key string, list []T) {
 	if list == nil {
-		list = []store.AnswerProposal{}
+		list = []T{}
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, map[string]any{"proposals": list})
+	writeJSON(w, http.StatusOK, map[string]any{key: list})
 }
 
 // span is the clip a request asks for: the proposal's reply unless the
@@ -237,6 +243,19 @@ func queryMS(r *http.Request, name string) (*int64, error) {
 	return &n, nil
 }
 
+// querySpan is proposalSpan with the ends from ?start_ms&end_ms.
+func querySpan(r *http.Request, prop *store.AnswerProposal) (int64, int64, error) {
+	start, err := queryMS(r, "start_ms")
+	if err != nil {
+		return 0, 0, err
+	}
+	end, err := queryMS(r, "end_ms")
+	if err != nil {
+		return 0, 0, err
+	}
+	return proposalSpan(prop, start, end)
+}
+
 func writeWAV(w http.ResponseWriter, r *http.Request, wav []byte, name string) {
 	h := w.Header()
 	h.Set("Content-Type", "audio/wav")
@@ -254,17 +273,7 @@ func (s *Server) proposalAudio(w http.ResponseWriter, r *http.Request) {
 	if prop == nil {
 		return
 	}
-	start, err := queryMS(r, "start_ms")
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	end, err := queryMS(r, "end_ms")
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	from, to, err := proposalSpan(prop, start, end)
+	from, to, err := querySpan(r, prop)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
@@ -315,15 +324,7 @@ func (s *Server) approveProposal(w http.ResponseWriter, r *http.Request) {
 	}
 	p, _ := auth.FromContext(r.Context())
 	intent, err := as.ApproveProposal(r.Context(), p.TenantID, prop.ID, p.Username, wav, text)
-	switch {
-	case errors.Is(err, store.ErrProposalClosed):
-		writeError(w, http.StatusConflict, "the proposal was reviewed meanwhile by someone else")
-		return
-	case errors.Is(err, store.ErrNotFound):
-		writeError(w, http.StatusNotFound, "no such proposal")
-		return
-	case err != nil:
-		s.serverError(w, r, err)
+	if s.reviewFailed(w, r, err, "the proposal was reviewed meanwhile by someone else") {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"intent": intent, "proposal_id": prop.ID, "start_ms": from, "end_ms": to,
@@ -337,18 +338,27 @@ func (s *Server) rejectProposal(w http.ResponseWriter, r *http.Request) {
 	}
 	p, _ := auth.FromContext(r.Context())
 	err := as.RejectProposal(r.Context(), p.TenantID, prop.ID, p.Username)
-	switch {
-	case errors.Is(err, store.ErrProposalClosed):
-		writeError(w, http.StatusConflict, "the proposal was already reviewed")
-		return
-	case errors.Is(err, store.ErrNotFound):
-		writeError(w, http.StatusNotFound, "no such proposal")
-		return
-	case err != nil:
-		s.serverError(w, r, err)
+	if s.reviewFailed(w, r, err, "the proposal was already reviewed") {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"proposal_id": prop.ID, "status": store.ProposalRejected})
+}
+
+// reviewFailed answers a review's store error, if any: 409 with closed
+// (the handler's words) when another supervisor got there first, 404
+// when the proposal is gone meanwhile; approve and reject race alike.
+func (s *Server) reviewFailed(w http.ResponseWriter, r *http.Request, err error, closed string) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, store.ErrProposalClosed):
+		writeError(w, http.StatusConflict, closed)
+	case errors.Is(err, store.ErrNotFound):
+		writeError(w, http.StatusNotFound, "no such proposal")
+	default:
+		s.serverError(w, r, err)
+	}
+	return true
 }
 
 func (s *Server) listAnswers(w http.ResponseWriter, r *http.Request) {
@@ -362,11 +372,7 @@ func (s *Server) listAnswers(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	if list == nil {
-		list = []store.IntentAnswer{}
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, map[string]any{"answers": list})
+	writeList(w, "answers", list)
 }
 
 // pathIntent validates {intent}; it answers 400 itself.
@@ -377,6 +383,17 @@ func pathIntent(w http.ResponseWriter, r *http.Request) (string, bool) {
 		return "", false
 	}
 	return intent, true
+}
+
+// answerIntent is the answer store and a valid {intent}, or false when
+// it has answered the request.
+func (s *Server) answerIntent(w http.ResponseWriter, r *http.Request) (AnswerStore, string, bool) {
+	as := s.answers(w)
+	if as == nil {
+		return nil, "", false
+	}
+	intent, ok := pathIntent(w, r)
+	return as, intent, ok
 }
 
 // checkAnswerText validates a text answer's ${var} references, which the
@@ -405,11 +422,7 @@ func checkAnswerText(s string) error {
 }
 
 func (s *Server) putTextAnswer(w http.ResponseWriter, r *http.Request) {
-	as := s.answers(w)
-	if as == nil {
-		return
-	}
-	intent, ok := pathIntent(w, r)
+	as, intent, ok := s.answerIntent(w, r)
 	if !ok {
 		return
 	}
@@ -434,11 +447,7 @@ func (s *Server) putTextAnswer(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) deleteAnswer(w http.ResponseWriter, r *http.Request) {
-	as := s.answers(w)
-	if as == nil {
-		return
-	}
-	intent, ok := pathIntent(w, r)
+	as, intent, ok := s.answerIntent(w, r)
 	if !ok {
 		return
 	}
@@ -456,11 +465,7 @@ func (s *Server) deleteAnswer(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) answerAudio(w http.ResponseWriter, r *http.Request) {
-	as := s.answers(w)
-	if as == nil {
-		return
-	}
-	intent, ok := pathIntent(w, r)
+	as, intent, ok := s.answerIntent(w, r)
 	if !ok {
 		return
 	}

@@ -16,7 +16,6 @@ import (
 	"hotline/auth"
 	"hotline/recordings"
 	"hotline/store"
-	"hotline/store/storetest"
 )
 
 type answersAPI struct {
@@ -25,64 +24,53 @@ type answersAPI struct {
 	calls map[string]uuid.UUID // tenant → its recorded call
 }
 
-// newAnswersAPI serves tenants demo (alice agent, sam supervisor, ada
-// admin) and acme (dave supervisor), each with a 3 s recorded call whose
-// agent side is a 1 kHz tone (acme's encrypted at rest).
+// newAnswersAPI serves newAPI's tenants and users, demo and acme each
+// with a 3 s recorded call whose agent side is a 1 kHz tone (acme's
+// encrypted at rest).
 func newAnswersAPI(t *testing.T) *answersAPI {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	db := storetest.NewStore(t)
-	if err := db.SyncTenants(ctx, []store.Tenant{{ID: "demo", Name: "Demo"}, {ID: "acme", Name: "Acme"}}, nil); err != nil {
-		t.Fatal(err)
-	}
-	clk := &testClock{now: time.Date(2030, 5, 6, 8, 0, 0, 0, time.UTC)}
-	svc, err := auth.New(db, auth.Config{Password: auth.CheapParams(), Now: clk.Now, IdleTimeout: 8 * time.Hour, MaxAge: 24 * time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, u := range []struct{ tenant, name, role string }{
-		{"demo", "alice", auth.RoleAgent}, {"demo", "sam", auth.RoleSupervisor}, {"demo", "ada", auth.RoleAdmin},
-		{"acme", "dave", auth.RoleSupervisor},
-	} {
-		if _, err := svc.CreateUser(ctx, u.tenant, auth.NewUser{Username: u.name, Role: u.role, Password: u.name + "-demo"}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	m, err := recordings.New(recordings.Config{
-		Dir: t.TempDir(), Store: db, Now: clk.Now, RingFrames: 256,
-		Tenants: map[string]recordings.TenantConfig{"acme": {KeyEnv: "K"}},
-		Getenv:  func(string) string { return strings.Repeat("ab", 32) },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(m.Close)
-	aa := &answersAPI{m: m, calls: map[string]uuid.UUID{}}
-	for _, tenant := range []string{"demo", "acme"} {
-		id := uuid.New()
-		rec, err := m.Start(recordings.Meta{TenantID: tenant, CallID: id.String(), AgentID: "agent", Started: clk.Now()})
+	aa := &answersAPI{calls: map[string]uuid.UUID{}}
+	aa.api = newAPIWith(t, func(s *Server, db *store.Store, clk *testClock) {
+		m, err := recordings.New(recordings.Config{
+			Dir: t.TempDir(), Store: db, Now: clk.Now, RingFrames: 256,
+			Tenants: map[string]recordings.TenantConfig{"acme": {KeyEnv: "K"}},
+			Getenv:  func(string) string { return strings.Repeat("ab", 32) },
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		left, right := make([]int16, recordings.FrameSamples), make([]int16, recordings.FrameSamples)
-		for f := range 150 { // 3 s; 256 ring slots hold it all
-			for i := range right {
-				n := float64(f*recordings.FrameSamples + i)
-				left[i] = int16(6000 * math.Sin(2*math.Pi*440*n/recordings.SampleRate))
-				right[i] = int16(9000 * math.Sin(2*math.Pi*1000*n/recordings.SampleRate))
-			}
-			rec.WriteFrame(left, right)
+		t.Cleanup(m.Close)
+		for _, tenant := range []string{"demo", "acme"} {
+			aa.calls[tenant] = recordTone(t, m, tenant, clk.Now())
 		}
-		if _, err := rec.Close(); err != nil {
-			t.Fatal(err)
-		}
-		aa.calls[tenant] = id
-	}
-	s := &Server{Status: &fakeStatus{ready: true}, Registry: prometheus.NewRegistry(), Auth: svc,
-		Recordings: m, AnswerClips: m, Answers: db}
-	aa.api = &api{t: t, h: s.Handler(), db: db, clk: clk}
+		s.Recordings, s.AnswerClips, s.Answers = m, m, db
+		aa.m = m
+	})
 	return aa
+}
+
+// recordTone records a 3 s call of tenant whose caller side is a 440 Hz
+// tone and agent side a 1 kHz one, and returns the call's id.
+func recordTone(t *testing.T, m *recordings.Manager, tenant string, at time.Time) uuid.UUID {
+	t.Helper()
+	id := uuid.New()
+	rec, err := m.Start(recordings.Meta{TenantID: tenant, CallID: id.String(), AgentID: "agent", Started: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	left, right := make([]int16, recordings.FrameSamples), make([]int16, recordings.FrameSamples)
+	for f := range 150 { // 3 s; 256 ring slots hold it all
+		for i := range right {
+			n := float64(f*recordings.FrameSamples + i)
+			left[i] = int16(6000 * math.Sin(2*math.Pi*440*n/recordings.SampleRate))
+			right[i] = int16(9000 * math.Sin(2*math.Pi*1000*n/recordings.SampleRate))
+		}
+		rec.WriteFrame(left, right)
+	}
+	if _, err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
 
 func (aa *answersAPI) propose(tenant, intent string, call uuid.UUID, start, end int64) uuid.UUID {

@@ -23,21 +23,10 @@ func (s *Server) askRoutes(mux *http.ServeMux) {
 }
 
 func (s *Server) askReport(w http.ResponseWriter, r *http.Request) {
-	st, tenant, loc, ok := tenantStore[AskStore](s, w, r, "reports are not available on this server")
-	if !ok {
-		return
-	}
-	from, to, err := parseRange(r.URL.Query(), loc, 366*24*time.Hour)
-	if err != nil {
-		s.paramError(w, r, err)
-		return
-	}
-	rep, err := st.AskReport(r.Context(), tenant, from, to)
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, rep)
+	yearReport(s, w, r, "reports are not available on this server",
+		func(ctx context.Context, st AskStore, tenant string, from, to time.Time) (any, error) {
+			return st.AskReport(ctx, tenant, from, to)
+		})
 }
 
 func openAPIAskReport() map[string]any {

@@ -75,24 +75,17 @@ func (s *Server) callAssist(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) checklistReport(w http.ResponseWriter, r *http.Request) {
-	st, tenant, loc, ok := tenantStore[AssistStore](s, w, r, assistUnavailable)
-	if !ok {
-		return
-	}
-	from, to, err := parseRange(r.URL.Query(), loc, 366*24*time.Hour)
-	if err != nil {
-		s.paramError(w, r, err)
-		return
-	}
-	rates, err := st.ChecklistRates(r.Context(), tenant, from, to)
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	if rates == nil {
-		rates = []store.ChecklistRate{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"from": from, "to": to, "steps": rates})
+	yearReport(s, w, r, assistUnavailable,
+		func(ctx context.Context, st AssistStore, tenant string, from, to time.Time) (any, error) {
+			rates, err := st.ChecklistRates(ctx, tenant, from, to)
+			if err != nil {
+				return nil, err
+			}
+			if rates == nil {
+				rates = []store.ChecklistRate{}
+			}
+			return map[string]any{"from": from, "to": to, "steps": rates}, nil
+		})
 }
 
 func openAPICallAssist() map[string]any {

@@ -48,6 +48,14 @@ type api struct {
 // dave supervisor, olga admin); each password is "<name>-demo".
 func newAPI(t *testing.T) *api {
 	t.Helper()
+	return newAPIWith(t, nil)
+}
+
+// newAPIWith is newAPI with more of the server: with, unless nil, sets
+// the stores a test needs on s, over the same database and clock,
+// before the handler is built.
+func newAPIWith(t *testing.T, with func(s *Server, db *store.Store, clk *testClock)) *api {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	db := storetest.NewStore(t)
@@ -68,6 +76,9 @@ func newAPI(t *testing.T) *api {
 		}
 	}
 	s := &Server{Status: &fakeStatus{ready: true}, Registry: prometheus.NewRegistry(), Auth: svc}
+	if with != nil {
+		with(s, db, clk)
+	}
 	return &api{t: t, h: s.Handler(), db: db, clk: clk}
 }
 

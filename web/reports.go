@@ -164,6 +164,29 @@ func tenantStore[T zoneStore](s *Server, w http.ResponseWriter, r *http.Request,
 	return st, p.TenantID, loc, true
 }
 
+// yearReport serves a report over ?from&to, at most a year long (the
+// assist and ask reports are small tallies, cheap over a long range):
+// the tenant's T, the range in its zone, then query's result as JSON.
+// query's errors are the server's; the request's are answered before.
+func yearReport[T zoneStore](s *Server, w http.ResponseWriter, r *http.Request, unavailable string,
+	query func(ctx context.Context, st T, tenantID string, from, to time.Time) (any, error)) {
+	st, tenant, loc, ok := tenantStore[T](s, w, r, unavailable)
+	if !ok {
+		return
+	}
+	from, to, err := parseRange(r.URL.Query(), loc, 366*24*time.Hour)
+	if err != nil {
+		s.paramError(w, r, err)
+		return
+	}
+	v, err := query(r.Context(), st, tenant, from, to)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
 // parseTime reads an RFC 3339 time or a YYYY-MM-DD date, the latter being
 // midnight in the tenant's zone (date is then true). An empty value is the
 // zero time.

@@ -20,15 +20,11 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { agentWaitFor, emit, launch, log, pacer, signIn } from './lib.mjs';
+import {
+  agentWaitFor, emit, goAvailable, launchWithMic, newLoggedPage, pacer, required, runMain, watchAbort,
+} from './lib.mjs';
 
-const base = process.env.HOTLINE_URL;
-const outDir = process.env.OUT_DIR;
-const agentWAV = process.env.AGENT_WAV;
-if (!base || !outDir || !agentWAV) {
-  console.error('HOTLINE_URL, OUT_DIR and AGENT_WAV must be set');
-  process.exit(2);
-}
+const [base, outDir, agentWAV] = required('HOTLINE_URL', 'OUT_DIR', 'AGENT_WAV');
 fs.mkdirSync(outDir, { recursive: true });
 const user = process.env.AGENT_USER || 'alice';
 const password = process.env.AGENT_PASSWORD || 'alice-demo';
@@ -52,22 +48,11 @@ function assistState() {
 }
 
 async function main() {
-  const browser = await launch([
-    '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-    `--use-file-for-fake-audio-capture=${agentWAV}`, '--autoplay-policy=no-user-gesture-required',
-  ]);
-  const abortWatch = setInterval(() => {
-    if (!fs.existsSync(path.join(outDir, 'go-abort'))) return;
-    clearInterval(abortWatch);
-    emit('fail', { error: 'aborted by the Go side' });
-    browser.close().finally(() => process.exit(1));
-  }, 200);
+  const browser = await launchWithMic(agentWAV);
+  const stopAbortWatch = watchAbort(outDir, browser);
   const pageLog = fs.createWriteStream(path.join(outDir, 'page-assist.log'));
   try {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
-    const page = await context.newPage();
-    page.on('console', (m) => pageLog.write(`console.${m.type()}: ${m.text()}\n`));
-    page.on('pageerror', (e) => { pageLog.write(`pageerror: ${e.message}\n`); log('page error:', e.message); });
+    const page = await newLoggedPage(browser, pageLog, { width: 1280, height: 1000 });
     // When each transcript line reaches the page, for the latency figure.
     await page.addInitScript(() => {
       window.addEventListener('DOMContentLoaded', () => {
@@ -80,11 +65,7 @@ async function main() {
       });
     });
 
-    await signIn(page, base + '/', 'demo', user, password);
-    await agentWaitFor(page, () => window.hotlineTest && window.hotlineTest.connected
-      && window.hotlineTest.received.some((m) => m.type === 'hello'), null, 'the hello message');
-    await page.getByLabel('Available').check();
-    await agentWaitFor(page, () => window.hotlineTest.state === 'available', null, 'state available');
+    await goAvailable(page, base, user, password);
     reached('available');
     emit('available');
 
@@ -121,14 +102,10 @@ async function main() {
     await page.getByRole('button', { name: 'Ready' }).click();
     emit('done', {});
   } finally {
-    clearInterval(abortWatch);
+    stopAbortWatch();
     pageLog.end();
     await browser.close();
   }
 }
 
-main().then(() => process.exit(0), (err) => {
-  emit('fail', { error: err.message });
-  log(err.stack || err.message);
-  process.exit(1);
-});
+runMain(main);

@@ -18,11 +18,11 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { agentWaitFor, emit, launchWithTone, newLoggedPage, pacer, required, runMain, signIn, watchCSP } from './lib.mjs';
+import {
+  agentWaitFor, emit, goAvailable, launchWithTone, newLoggedPage, pacer, required, runMain, watchAbort, watchCSP,
+} from './lib.mjs';
 
-required('HOTLINE_URL', 'OUT_DIR');
-const base = process.env.HOTLINE_URL;
-const outDir = process.env.OUT_DIR;
+const [base, outDir] = required('HOTLINE_URL', 'OUT_DIR');
 const caller = process.env.CALLER || '';
 fs.mkdirSync(outDir, { recursive: true });
 const { reached, goSays } = pacer(outDir);
@@ -55,21 +55,12 @@ function panel() {
 
 async function main() {
   const browser = await launchWithTone(outDir, 'context', 1000);
-  const abortWatch = setInterval(() => {
-    if (!fs.existsSync(path.join(outDir, 'go-abort'))) return;
-    clearInterval(abortWatch);
-    emit('fail', { error: 'aborted by the Go side' });
-    browser.close().finally(() => process.exit(1));
-  }, 200);
+  const stopAbortWatch = watchAbort(outDir, browser);
   const pageLog = fs.createWriteStream(path.join(outDir, 'page-context.log'));
   try {
     const page = await newLoggedPage(browser, pageLog, { width: 1200, height: 1000 });
     const cspOK = watchCSP(page);
-    await signIn(page, base + '/', 'demo', 'alice', 'alice-demo');
-    await waitFor(page, () => window.hotlineTest && window.hotlineTest.connected
-      && window.hotlineTest.received.some((m) => m.type === 'hello'), null, 'the hello message');
-    await page.getByLabel('Available').check();
-    await waitFor(page, () => window.hotlineTest.state === 'available', null, 'state available');
+    await goAvailable(page, base, 'alice', 'alice-demo');
     if (await page.evaluate(() => !document.getElementById('caller').hidden)) throw new Error('the Caller panel shows with no call');
     reached('available');
     emit('available');
@@ -104,7 +95,7 @@ async function main() {
     cspOK();
     emit('done', { wrap, after });
   } finally {
-    clearInterval(abortWatch);
+    stopAbortWatch();
     pageLog.end();
     await browser.close();
   }

@@ -10,23 +10,16 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { emit, launch, signIn, waitFor as waitForPage, required, outputDir, newLoggedPage, watchCSP, runMain } from './lib.mjs';
+import { emit, launch, signIn, shotOnTimeout, required, outputDir, newLoggedPage, watchCSP, runMain } from './lib.mjs';
 
 const [base, tenant, user, password, intent] = required('HOTLINE_URL', 'SUPER_TENANT', 'SUPER_USER', 'SUPER_PASSWORD', 'INTENT');
 const outDir = outputDir('learned');
 
-async function waitFor(page, fn, arg, what, timeout = 10000) {
-  try {
-    await waitForPage(page, fn, arg, what, timeout, () => ({
-      answers: window.hotlineAnswers,
-      errors: document.getElementById('errors')?.innerText,
-      status: document.getElementById('review-status')?.textContent,
-    }));
-  } catch (err) {
-    await page.screenshot({ path: path.join(outDir, 'learned-failed.png'), fullPage: true }).catch(() => {});
-    throw err;
-  }
-}
+const waitFor = shotOnTimeout(outDir, 'learned', () => ({
+  answers: window.hotlineAnswers,
+  errors: document.getElementById('errors')?.innerText,
+  status: document.getElementById('review-status')?.textContent,
+}));
 
 runMain(async () => {
   const browser = await launch(['--autoplay-policy=no-user-gesture-required']);

@@ -93,16 +93,34 @@ export function toneWAV(file, hz, seconds = 10, rate = 48000) {
   fs.writeFileSync(file, buf);
 }
 
-// launchWithTone launches Chromium for the agent page: media allowed
-// without asking, autoplay on, and a microphone that loops a hz tone
-// (outDir/tone-HZ-NAME.wav).
-export function launchWithTone(outDir, name, hz) {
-  const wav = path.join(outDir, `tone-${hz}-${name}.wav`);
-  toneWAV(wav, hz);
+// launchWithMic launches Chromium for the agent page: media allowed
+// without asking, autoplay on, and a microphone that loops the WAV file.
+export function launchWithMic(wav) {
   return launch([
     '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
     `--use-file-for-fake-audio-capture=${wav}`, '--autoplay-policy=no-user-gesture-required',
   ]);
+}
+
+// launchWithTone is launchWithMic with a microphone that loops a hz tone
+// (outDir/tone-HZ-NAME.wav).
+export function launchWithTone(outDir, name, hz) {
+  const wav = path.join(outDir, `tone-${hz}-${name}.wav`);
+  toneWAV(wav, hz);
+  return launchWithMic(wav);
+}
+
+// watchAbort ends the script as soon as the Go side writes go-abort in
+// outDir, whatever the script is waiting for: a "fail" event, Chromium
+// closed, status 1. It returns the function that stops watching.
+export function watchAbort(outDir, browser) {
+  const timer = setInterval(() => {
+    if (!fs.existsSync(path.join(outDir, 'go-abort'))) return;
+    clearInterval(timer);
+    emit('fail', { error: 'aborted by the Go side' });
+    browser.close().finally(() => process.exit(1));
+  }, 200);
+  return () => clearInterval(timer);
 }
 
 // newLoggedPage opens a page of viewport size whose console and errors
@@ -163,6 +181,31 @@ export function agentWaitFor(page, fn, arg, what, timeout = 20000) {
     state: window.hotlineTest?.state, call: window.hotlineTest?.call,
     received: window.hotlineTest?.received.slice(-6), errors: document.getElementById('errors')?.innerText,
   }));
+}
+
+// goAvailable signs in on the agent page (tenant demo) and goes
+// Available, once the softphone's socket has said hello: before that the
+// checkbox would not reach the server.
+export async function goAvailable(page, base, user, password) {
+  await signIn(page, base + '/', 'demo', user, password);
+  await agentWaitFor(page, () => window.hotlineTest && window.hotlineTest.connected
+    && window.hotlineTest.received.some((m) => m.type === 'hello'), null, 'the hello message');
+  await page.getByLabel('Available').check();
+  await agentWaitFor(page, () => window.hotlineTest.state === 'available', null, 'state available');
+}
+
+// shotOnTimeout is waitFor with describe and a default timeout, that
+// also leaves outDir/NAME-failed.png when it times out: a supervisor
+// page's state is easier read from a picture.
+export function shotOnTimeout(outDir, name, describe, defaultTimeout = 10000) {
+  return async (page, fn, arg, what, timeout = defaultTimeout) => {
+    try {
+      await waitFor(page, fn, arg, what, timeout, describe);
+    } catch (err) {
+      await page.screenshot({ path: path.join(outDir, `${name}-failed.png`), fullPage: true }).catch(() => {});
+      throw err;
+    }
+  };
 }
 
 // hearsTone waits (up to timeoutMs) until the agent page's remote audio

@@ -24,7 +24,9 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { agentWaitFor, emit, hearsTone, launch, log, pacer, signIn, toneWAV } from './lib.mjs';
+import {
+  agentWaitFor, emit, goAvailable, hearsTone, launchWithTone, newLoggedPage, pacer, runMain, watchAbort,
+} from './lib.mjs';
 
 const base = process.env.HOTLINE_URL;
 const outDir = process.env.OUT_DIR;
@@ -41,31 +43,13 @@ const { reached, goSays } = pacer(outDir);
 const waitFor = agentWaitFor;
 
 async function main() {
-  const wav = path.join(outDir, `tone-${toneHz}-region.wav`);
-  toneWAV(wav, toneHz);
-  const browser = await launch([
-    '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-    `--use-file-for-fake-audio-capture=${wav}`, '--autoplay-policy=no-user-gesture-required',
-  ]);
-  // go-abort ends the script whatever it is waiting for, closing Chromium.
-  const abortWatch = setInterval(() => {
-    if (!fs.existsSync(path.join(outDir, 'go-abort'))) return;
-    clearInterval(abortWatch);
-    emit('fail', { error: 'aborted by the Go side' });
-    browser.close().finally(() => process.exit(1));
-  }, 200);
+  const browser = await launchWithTone(outDir, 'region', toneHz);
+  const stopAbortWatch = watchAbort(outDir, browser);
   const pageLog = fs.createWriteStream(path.join(outDir, 'page-region.log'));
   try {
-    const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
-    const page = await context.newPage();
-    page.on('console', (m) => pageLog.write(`console.${m.type()}: ${m.text()}\n`));
-    page.on('pageerror', (e) => { pageLog.write(`pageerror: ${e.message}\n`); log('page error:', e.message); });
+    const page = await newLoggedPage(browser, pageLog, { width: 1100, height: 900 });
 
-    await signIn(page, base + '/', 'demo', user, password);
-    await waitFor(page, () => window.hotlineTest && window.hotlineTest.connected
-      && window.hotlineTest.received.some((m) => m.type === 'hello'), null, 'the hello message');
-    await page.getByLabel('Available').check();
-    await waitFor(page, () => window.hotlineTest.state === 'available', null, 'state available');
+    await goAvailable(page, base, user, password);
     reached('available');
     emit('available');
 
@@ -101,14 +85,10 @@ async function main() {
     await waitFor(page, () => window.hotlineTest.state === 'available', null, 'state available after Ready');
     emit('done', { sent: await page.evaluate(() => window.hotlineTest.sent.map((m) => m.type)) });
   } finally {
-    clearInterval(abortWatch);
+    stopAbortWatch();
     pageLog.end();
     await browser.close();
   }
 }
 
-main().then(() => process.exit(0), (err) => {
-  emit('fail', { error: err.message });
-  log(err.stack || err.message);
-  process.exit(1);
-});
+runMain(main);

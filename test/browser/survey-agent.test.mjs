@@ -27,7 +27,9 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { agentWaitFor, emit, hearsTone, launch, log, pacer, signIn, toneWAV, waitFor as waitForPage } from './lib.mjs';
+import {
+  agentWaitFor, emit, goAvailable, hearsTone, launchWithTone, log, pacer, runMain, signIn, waitFor as waitForPage, watchAbort,
+} from './lib.mjs';
 
 const base = process.env.HOTLINE_URL;
 const outDir = process.env.OUT_DIR;
@@ -49,19 +51,8 @@ const csatTable = (page) => page.evaluate(() => ({
 }));
 
 async function main() {
-  const wav = path.join(outDir, `tone-${toneHz}-survey.wav`);
-  toneWAV(wav, toneHz);
-  const browser = await launch([
-    '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-    `--use-file-for-fake-audio-capture=${wav}`, '--autoplay-policy=no-user-gesture-required',
-  ]);
-  // go-abort ends the script whatever it is waiting for, closing Chromium.
-  const abortWatch = setInterval(() => {
-    if (!fs.existsSync(path.join(outDir, 'go-abort'))) return;
-    clearInterval(abortWatch);
-    emit('fail', { error: 'aborted by the Go side' });
-    browser.close().finally(() => process.exit(1));
-  }, 200);
+  const browser = await launchWithTone(outDir, 'survey', toneHz);
+  const stopAbortWatch = watchAbort(outDir, browser);
   const pageLog = fs.createWriteStream(path.join(outDir, 'page-survey.log'));
   const watch = (page, who) => {
     page.on('console', (m) => pageLog.write(`${who} console.${m.type()}: ${m.text()}\n`));
@@ -72,11 +63,7 @@ async function main() {
     const page = await context.newPage();
     watch(page, 'alice');
 
-    await signIn(page, base + '/', 'demo', 'alice', 'alice-demo');
-    await waitFor(page, () => window.hotlineTest && window.hotlineTest.connected
-      && window.hotlineTest.received.some((m) => m.type === 'hello'), null, 'the hello message');
-    await page.getByLabel('Available').check();
-    await waitFor(page, () => window.hotlineTest.state === 'available', null, 'state available');
+    await goAvailable(page, base, 'alice', 'alice-demo');
     reached('available');
     emit('available');
 
@@ -123,14 +110,10 @@ async function main() {
     emit('csat', csat);
     emit('done');
   } finally {
-    clearInterval(abortWatch);
+    stopAbortWatch();
     pageLog.end();
     await browser.close();
   }
 }
 
-main().then(() => process.exit(0), (err) => {
-  emit('fail', { error: err.message });
-  log(err.stack || err.message);
-  process.exit(1);
-});
+runMain(main);
