@@ -375,7 +375,8 @@ func answers(c Condition, text string) bool {
 	}
 	switch c.Answer {
 	case AnswerAny:
-		return len(terms(text)) > 0
+		// "yes please" is an answer, though both are stop words.
+		return len(words) > 0
 	case AnswerYes:
 		return count(yesWords) > 0
 	case AnswerNumber:

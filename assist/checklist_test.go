@@ -231,4 +231,19 @@ func TestAnswerKinds(t *testing.T) {
 	if !answers(Condition{Answer: AnswerYes}, "yeah sure") || answers(Condition{Answer: AnswerYes}, "no") {
 		t.Error("yes")
 	}
+	if !answers(Condition{Answer: AnswerAny}, "yes please") {
+		t.Error(`"yes please" (stop words only) is not an answer`)
+	}
+	// Found by the accuracy benchmark: a demo phrase of one word that
+	// counts ("where should we send") ticked the address on any "send".
+	cls := demoChecklists(t)
+	tr := newTracker(cls, []call.Event{{Kind: "step", Step: "lost_card"}}, time.Now())
+	lines := []Line{{Side: SideAgent, Text: "we will send you a new card", EndMS: 1000}, {Side: SideCaller, Text: "that's fine", StartMS: 2000, EndMS: 2500}}
+	tr.line(lines[:1])
+	tr.line(lines)
+	for _, st := range tr.snapshot().Steps {
+		if st.ID == "confirm-address" && st.Done {
+			t.Errorf("confirm the address ticked by %q", st.Evidence)
+		}
+	}
 }

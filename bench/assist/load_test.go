@@ -53,7 +53,8 @@ func (w *warnCounter) WithGroup(string) slog.Handler      { return w }
 //
 // Environment: HOTLINE_ASSIST_LOAD_SECONDS (per level, default 40),
 // HOTLINE_ASSIST_LOAD_LEVELS (calls per level, default 1,2,3,4,5,6,8,10,12,16),
-// HOTLINE_ASSIST_POOL (decoders, default the CPUs).
+// HOTLINE_ASSIST_POOL (decoders, default the CPUs), HOTLINE_ASSIST_SPECULATION=0
+// (no early decode), HOTLINE_ASSIST_LOAD_VOCAB=0 (no tenant vocabulary).
 func TestAssistLoad(t *testing.T) {
 	gate(t)
 	b := setup(t)
@@ -69,13 +70,17 @@ func TestAssistLoad(t *testing.T) {
 		levels = append(levels, n)
 	}
 	warns := &warnCounter{}
-	d, err := pocketsphinx.NewDictation(pocketsphinx.DictationConfig{PoolSize: pool, Logger: slog.New(warns)})
+	noSpec := env("HOTLINE_ASSIST_SPECULATION", "1") == "0"
+	d, err := pocketsphinx.NewDictation(pocketsphinx.DictationConfig{PoolSize: pool, Logger: slog.New(warns), NoSpeculation: noSpec})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Close()
 	caller, agent, speechShare := b.loadTracks(t)
 	vocab := b.kb.Vocabulary("demo")
+	if env("HOTLINE_ASSIST_LOAD_VOCAB", "1") == "0" {
+		vocab = nil
+	}
 
 	// Each decoder builds the vocabulary's search on first use (~0.4 s):
 	// done before measuring, as a running server has.
@@ -85,8 +90,8 @@ func TestAssistLoad(t *testing.T) {
 
 	var rep strings.Builder
 	fmt.Fprintf(&rep, "Agent assist load, %s\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
-	fmt.Fprintf(&rep, "machine: %s; this process on %d CPU(s) (runtime.NumCPU under the affinity mask), GOMAXPROCS %d; dictation pool %d decoders; %d s per level\n",
-		cpuModel(), cpus, runtime.GOMAXPROCS(0), pool, secs)
+	fmt.Fprintf(&rep, "machine: %s; this process on %d CPU(s) (runtime.NumCPU under the affinity mask), GOMAXPROCS %d; dictation pool %d decoders, early decode %v, vocabulary %d entries; %d s per level\n",
+		cpuModel(), cpus, runtime.GOMAXPROCS(0), pool, !noSpec, len(vocab), secs)
 	fmt.Fprintf(&rep, "calls: two streams each (caller, agent: the conversation set at 20 dB, flite kal / slt, looped, each call at its own offset); speech %.0f%% / %.0f%% of the time; fed in 20 ms frames in real time through Dictation.Transcribe (the path assist.Live uses), demo vocabulary\n\n",
 		100*speechShare[0], 100*speechShare[1])
 	var rows [][]string
