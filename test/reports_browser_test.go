@@ -11,6 +11,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
+
+	"hotline/store"
 )
 
 // TestReportsPage is issue 5's supervisor page with a real browser: a
@@ -65,6 +69,25 @@ func TestReportsPage(t *testing.T) {
 		}
 	}
 
+	// What agent assist left on the call: its checklist, and a question
+	// the robot answered on another call.
+	{
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		id := uuid.MustParse(callID)
+		now := time.Now()
+		if err := srv.DB.SaveChecklist(ctx, "demo", id, []store.ChecklistStep{
+			{Checklist: "lost-card", Step: "verify-identity", Position: 0, Done: true, By: "auto", At: now},
+			{Checklist: "lost-card", Step: "block-card", Position: 1, At: now},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.DB.AddAskOutcome(ctx, store.AskOutcome{TenantID: "demo", CallID: uuid.New(), Step: "ask_question",
+			Question: "what are your opening hours", Intent: "hours", Confidence: 0.9, Outcome: store.AskAnswered, Answer: "text", At: now}); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+	}
+
 	events := runPageScript(t, 2*time.Minute, "reports.test.mjs", "the reports page", b.vars(map[string]string{
 		"CALLER": ua.From, "QUEUE": "general",
 		"SUPER_TENANT": "demo", "SUPER_USER": "sam", "SUPER_PASSWORD": "sam-demo",
@@ -78,6 +101,19 @@ func TestReportsPage(t *testing.T) {
 		CSVLines  int               `json:"csv_lines"`
 	}
 	decodeEvent(t, events, "reports", &reports)
+	var assisted struct {
+		Checklists  [][]string `json:"checklists"`
+		Containment string     `json:"containment"`
+		Intents     [][]string `json:"intents"`
+	}
+	decodeEvent(t, events, "assist", &assisted)
+	t.Logf("agent assist: checklists %v; %s; intents %v", assisted.Checklists, assisted.Containment, assisted.Intents)
+	if len(assisted.Checklists) != 2 || assisted.Checklists[0][1] != "verify-identity" || assisted.Checklists[0][5] != "100%" || assisted.Checklists[1][5] != "0%" {
+		t.Errorf("checklist completion %v: want verify-identity 100%% and block-card 0%%", assisted.Checklists)
+	}
+	if !strings.Contains(assisted.Containment, "1 of 1 calls") || len(assisted.Intents) != 1 || assisted.Intents[0][0] != "hours" {
+		t.Errorf("robot: %q %v, want 1 of 1 calls contained, intent hours", assisted.Containment, assisted.Intents)
+	}
 	t.Logf("queue report for general: %v; %d busy intervals %v; agents %v", reports.Totals, len(reports.Intervals), reports.Intervals, reports.Agents)
 	if reports.Totals["offered"] != "1" || reports.Totals["answered"] != "1" || reports.Totals["abandoned"] != "0" {
 		t.Errorf("totals %v: want 1 offered, 1 answered, 0 abandoned", reports.Totals)

@@ -72,6 +72,14 @@ async function run(page) {
   await page.getByLabel('Show empty intervals').uncheck();
   emit('reports', { totals, intervals, all_intervals: allIntervals, agents, csv, csv_lines: csvText.trim().split('\n').length });
 
+  // Agent assist: checklist completion and the robot's containment.
+  await waitFor(page, () => window.hotlineAssistReport && window.hotlineAssistReport.loads > 0, null, 'the agent assist section');
+  emit('assist', {
+    checklists: await page.$$eval('#checklist-rates tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent))),
+    containment: await text('ask-containment'),
+    intents: await page.$$eval('#ask-intents tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent))),
+  });
+
   // Search by the caller's number and open the call.
   await page.getByLabel('Number').fill(caller);
   await page.getByRole('button', { name: 'Search' }).click();
