@@ -17,6 +17,7 @@ import (
 	"hotline/bench/speechset"
 	"hotline/speech"
 	"hotline/speech/pocketsphinx"
+	"hotline/speech/speechtest"
 )
 
 const root = "../.."
@@ -318,7 +319,7 @@ func (b *bench) questions(t *testing.T, d *pocketsphinx.Dictation, snrs []int, w
 	// The worst-recognized questions, for reading.
 	n := 0
 	for i, j := range jobs {
-		if j.snr == 0 && judged(j.v) && n < 8 && editDistance(words(j.q.Text), hyps[i]) > len(words(j.q.Text))/2 {
+		if j.snr == 0 && judged(j.v) && n < 8 && speechtest.WordErrors(words(j.q.Text), hyps[i]) > len(words(j.q.Text))/2 {
 			t.Logf("%s: %q -> %q", voiceID(j.v), j.q.Text, strings.Join(hyps[i], " "))
 			n++
 		}

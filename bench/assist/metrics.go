@@ -13,6 +13,7 @@ import (
 	"hotline/assist"
 	"hotline/media"
 	"hotline/speech"
+	"hotline/speech/speechtest"
 )
 
 // words normalizes a script or a transcript for scoring: lower case,
@@ -28,28 +29,6 @@ func words(s string) []string {
 		}
 	}
 	return strings.Fields(b.String())
-}
-
-// editDistance counts the word substitutions, insertions and deletions
-// from ref to hyp.
-func editDistance(ref, hyp []string) int {
-	prev := make([]int, len(hyp)+1)
-	cur := make([]int, len(hyp)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ref); i++ {
-		cur[0] = i
-		for j := 1; j <= len(hyp); j++ {
-			d := prev[j-1]
-			if ref[i-1] != hyp[j-1] {
-				d++
-			}
-			cur[j] = min(d, prev[j]+1, cur[j-1]+1)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(hyp)]
 }
 
 // hasTerm tells whether the term's words occur in hyp, in order and
@@ -85,7 +64,7 @@ func (t tally) String() string {
 type werTally struct{ errs, words int }
 
 func (w *werTally) add(ref, hyp []string) {
-	w.errs += editDistance(ref, hyp)
+	w.errs += speechtest.WordErrors(ref, hyp)
 	w.words += len(ref)
 }
 
