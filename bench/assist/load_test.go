@@ -54,7 +54,8 @@ func (w *warnCounter) WithGroup(string) slog.Handler      { return w }
 // Environment: HOTLINE_ASSIST_LOAD_SECONDS (per level, default 40),
 // HOTLINE_ASSIST_LOAD_LEVELS (calls per level, default 1,2,3,4,5,6,8,10,12,16),
 // HOTLINE_ASSIST_POOL (decoders, default the CPUs), HOTLINE_ASSIST_SPECULATION=0
-// (no early decode), HOTLINE_ASSIST_LOAD_VOCAB=0 (no tenant vocabulary).
+// (no early decode), HOTLINE_ASSIST_INCREMENTAL=0 (phrases decoded whole at
+// their end), HOTLINE_ASSIST_LOAD_VOCAB=0 (no tenant vocabulary).
 func TestAssistLoad(t *testing.T) {
 	gate(t)
 	b := setup(t)
@@ -71,7 +72,9 @@ func TestAssistLoad(t *testing.T) {
 	}
 	warns := &warnCounter{}
 	noSpec := env("HOTLINE_ASSIST_SPECULATION", "1") == "0"
-	d, err := pocketsphinx.NewDictation(pocketsphinx.DictationConfig{PoolSize: pool, Logger: slog.New(warns), NoSpeculation: noSpec})
+	noInc := env("HOTLINE_ASSIST_INCREMENTAL", "1") == "0"
+	d, err := pocketsphinx.NewDictation(pocketsphinx.DictationConfig{PoolSize: pool, Logger: slog.New(warns),
+		NoSpeculation: noSpec, NoIncremental: noInc})
 	if err != nil {
 		t.Fatal(err)
 	}

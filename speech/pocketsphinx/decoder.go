@@ -7,6 +7,8 @@ package pocketsphinx
 #include <sphinxbase/cmd_ln.h>
 #include <sphinxbase/logmath.h>
 #include <sphinxbase/ngram_model.h>
+#include <sphinxbase/feat.h>
+#include <sphinxbase/cmn.h>
 
 // hl_init parses argv (cgo cannot call the variadic cmd_ln_init) and
 // creates a decoder; the decoder keeps its own reference to the config.
@@ -33,6 +35,30 @@ static int hl_decode(ps_decoder_t *ps, const char *search, const int16 *pcm, lon
 	*prob = ps_get_prob(ps);
 	return 0;
 }
+
+// hl_utt_* decode one utterance as its audio arrives (live CMN from the
+// estimate cmn, which the stream carries from its previous phrases), so
+// that when the phrase ends only the decoder's last passes remain.
+static int hl_utt_begin(ps_decoder_t *ps, const char *search, const mfcc_t *cmn) {
+	if (ps_set_search(ps, search) < 0) return -1;
+	if (ps_start_utt(ps) < 0) return -2;
+	cmn_live_set(ps_get_feat(ps)->cmn_struct, cmn);
+	return 0;
+}
+static int hl_utt_feed(ps_decoder_t *ps, const int16 *pcm, long n) {
+	return ps_process_raw(ps, pcm, (size_t)n, FALSE, FALSE) < 0 ? -1 : 0;
+}
+static int hl_utt_end(ps_decoder_t *ps, int32 *score, int32 *nframes, int32 *prob, const char **hyp, mfcc_t *cmn) {
+	*hyp = NULL;
+	if (ps_end_utt(ps) < 0) return -1;
+	*nframes = ps_get_n_frames(ps);
+	*hyp = ps_get_hyp(ps, score);
+	*prob = ps_get_prob(ps);
+	cmn_live_get(ps_get_feat(ps)->cmn_struct, cmn);
+	return 0;
+}
+static int hl_cep_len(ps_decoder_t *ps) { return ps_get_feat(ps)->cmn_struct->veclen; }
+static void hl_cmn_get(ps_decoder_t *ps, mfcc_t *cmn) { cmn_live_get(ps_get_feat(ps)->cmn_struct, cmn); }
 
 // hl_live_* drive the decoder frame by frame; used only to measure the
 // decoder's own voice activity detector against vad.go (vad_test.go).
@@ -213,6 +239,57 @@ func (d *decoder) decode(search string, pcm []int16) (decodeResult, error) {
 	rc := C.hl_decode(d.ps, name, (*C.int16)(unsafe.Pointer(&pcm[0])), C.long(len(pcm)), &score, &frames, &prob, &hyp)
 	if rc < 0 {
 		return decodeResult{}, fmt.Errorf("pocketsphinx: decode with search %s failed (step %d)", search, -rc)
+	}
+	r := decodeResult{score: int32(score), frames: int(frames), prob: int32(prob)}
+	if hyp != nil {
+		r.hyp = C.GoString(hyp)
+	}
+	return r, nil
+}
+
+// cepLen is the length of the decoder's cepstral vectors: the size of a
+// CMN estimate.
+func (d *decoder) cepLen() int { return int(C.hl_cep_len(d.ps)) }
+
+// cmnMean is the cepstral mean of the last decode.
+func (d *decoder) cmnMean() []float32 {
+	cmn := make([]float32, d.cepLen())
+	C.hl_cmn_get(d.ps, (*C.mfcc_t)(unsafe.Pointer(&cmn[0])))
+	return cmn
+}
+
+// uttBegin starts decoding an utterance fed by uttFeed, with cmn (cepLen
+// values) as the cepstral mean estimate.
+func (d *decoder) uttBegin(search string, cmn []float32) error {
+	name := C.CString(search)
+	defer C.free(unsafe.Pointer(name))
+	if rc := C.hl_utt_begin(d.ps, name, (*C.mfcc_t)(unsafe.Pointer(&cmn[0]))); rc < 0 {
+		return fmt.Errorf("pocketsphinx: start utterance with search %s failed (step %d)", search, -rc)
+	}
+	return nil
+}
+
+// uttFeed decodes pcm (16 kHz), the next audio of the utterance.
+func (d *decoder) uttFeed(pcm []int16) error {
+	if len(pcm) == 0 {
+		return nil
+	}
+	if C.hl_utt_feed(d.ps, (*C.int16)(unsafe.Pointer(&pcm[0])), C.long(len(pcm))) < 0 {
+		return errors.New("pocketsphinx: process failed")
+	}
+	return nil
+}
+
+// uttEnd finishes the utterance and writes the updated cepstral mean
+// estimate into cmn (cepLen values; nil: not wanted).
+func (d *decoder) uttEnd(cmn []float32) (decodeResult, error) {
+	if cmn == nil {
+		cmn = make([]float32, d.cepLen())
+	}
+	var score, frames, prob C.int32
+	var hyp *C.char
+	if C.hl_utt_end(d.ps, &score, &frames, &prob, &hyp, (*C.mfcc_t)(unsafe.Pointer(&cmn[0]))) < 0 {
+		return decodeResult{}, errors.New("pocketsphinx: end utterance failed")
 	}
 	r := decodeResult{score: int32(score), frames: int(frames), prob: int32(prob)}
 	if hyp != nil {

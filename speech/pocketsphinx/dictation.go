@@ -41,6 +41,12 @@ type DictationConfig struct {
 	// to screen" within a second); speech resuming discards that decode,
 	// which then cost CPU for nothing.
 	NoSpeculation bool
+	// NoIncremental turns off decoding phrases as they are spoken
+	// (incremental.go): each is then decoded whole when it ends.
+	NoIncremental bool
+	// firstPhraseWhole decodes a stream's first phrase whole rather than
+	// with another stream's mean estimate (for measuring the two).
+	firstPhraseWhole bool
 	// StartSpeech debounces the onset (default 60 ms).
 	StartSpeech time.Duration
 	// MaxPhrase cuts a phrase that runs on (default 15 s); the next one
@@ -106,6 +112,9 @@ type Dictation struct {
 
 	vocabMu  sync.Mutex
 	vocabDir string // vocabulary models; created on first use
+
+	cmnMu sync.Mutex
+	cmn   []float32 // the last cepstral mean a stream measured (incremental.go)
 }
 
 var (
@@ -187,13 +196,17 @@ type DictationStream struct {
 
 	// spec is the early decode of the phrase in progress, started when
 	// its silence reached tailKeep; nil when none runs for it.
-	spec chan specResult
-}
+	spec chan decoded
 
-// specResult is an early decode's phrase.
-type specResult struct {
-	p  speech.Phrase
-	ok bool
+	// inc is the decoder decoding the phrase in progress as it arrives;
+	// nil when the phrase is decoded whole at its end (see incremental.go).
+	inc    *decoder
+	incFed int       // samples of utt inc has been given
+	incBuf []int16   // 16 kHz audio for inc
+	cmn    []float32 // the stream's cepstral mean estimate; nil until its first phrase
+	whole  bool      // every phrase decoded whole (DictationConfig.NoIncremental)
+	// incremental counts the phrases begun incrementally, for tests.
+	incremental int
 }
 
 // Open starts a stream. o.SampleRate is 8000 (or 0) or 16000.
@@ -201,7 +214,7 @@ func (d *Dictation) Open(o speech.TranscribeOptions) (*DictationStream, error) {
 	if d.isClosed() {
 		return nil, ErrClosed
 	}
-	s := &DictationStream{d: d, label: o.Label}
+	s := &DictationStream{d: d, label: o.Label, whole: d.cfg.NoIncremental}
 	switch o.SampleRate {
 	case 0, speech.SampleRate:
 	case 2 * speech.SampleRate:
@@ -296,6 +309,17 @@ func (s *DictationStream) Flush() []speech.Phrase {
 	return nil
 }
 
+// Close gives back the decoder of a phrase being decoded as it arrives,
+// dropping that phrase: for a stream abandoned without Flush.
+func (s *DictationStream) Close() {
+	if s.inc != nil {
+		s.inc.uttEnd(nil) // the phrase is dropped, and what it measured
+		s.d.release(s.inc)
+		s.inc = nil
+	}
+	s.spec = nil
+}
+
 // push runs one frame through the VAD.
 func (s *DictationStream) push(f []int16) (speech.Phrase, bool) {
 	s.pos += len(f)
@@ -310,10 +334,12 @@ func (s *DictationStream) push(f []int16) (speech.Phrase, bool) {
 			s.utt = append(make([]int16, 0, s.maxUtt), s.ring...)
 			s.uttStart = s.pos - len(s.ring)
 			s.ring = s.ring[:0]
+			s.beginIncremental()
 		}
 		return speech.Phrase{}, false
 	}
 	s.utt = append(s.utt, f...)
+	s.feedIncremental()
 	ev := s.vad.push(f)
 	if s.spec != nil && s.vad.quiet == 0 {
 		s.spec = nil // speech resumed: the early decode is of a phrase that goes on
@@ -330,21 +356,17 @@ func (s *DictationStream) push(f []int16) (speech.Phrase, bool) {
 			// The early decode had exactly this audio: the phrase up to
 			// tailKeep of silence.
 			s.spec = nil
-			r := <-spec
-			return r.p, r.ok
+			return s.learn(<-spec)
 		}
 		return s.phrase(s.utt[:len(s.utt)-cut], s.pos-s.endRun)
 	}
-	if !s.d.cfg.NoSpeculation && s.spec == nil && s.vad.quiet*speech.FrameSamples == samples(tailKeep) &&
+	if s.inc == nil && !s.d.cfg.NoSpeculation && s.spec == nil && s.vad.quiet*speech.FrameSamples == samples(tailKeep) &&
 		s.endRun > samples(tailKeep) {
 		utt := append([]int16(nil), s.utt...)
 		start, end := s.uttStart, s.pos-samples(tailKeep)
-		spec := make(chan specResult, 1)
+		spec := make(chan decoded, 1)
 		s.spec = spec
-		go func() {
-			p, ok := s.decodePhrase(utt, start, end)
-			spec <- specResult{p, ok}
-		}()
+		go func() { spec <- s.decodePhrase(utt, start, end) }()
 	}
 	if len(s.utt)+speech.FrameSamples > s.maxUtt {
 		// Cut and go on: the VAD stays in speech and the next phrase
@@ -353,21 +375,44 @@ func (s *DictationStream) push(f []int16) (speech.Phrase, bool) {
 		p, ok := s.phrase(s.utt, s.pos)
 		s.utt = s.utt[:0]
 		s.uttStart = s.pos
+		s.beginIncremental()
 		return p, ok
 	}
 	return speech.Phrase{}, false
 }
 
-// phrase decodes utt (starting at s.uttStart) whose speech ended at the
-// stream sample speechEnd; ok is false when it holds no words.
+// decoded is a decode's phrase, and the cepstral mean it measured.
+type decoded struct {
+	p   speech.Phrase
+	ok  bool
+	cmn []float32
+}
+
+// learn keeps the mean a decode measured as the stream's estimate for
+// the phrases it decodes as they arrive.
+func (s *DictationStream) learn(r decoded) (speech.Phrase, bool) {
+	if r.cmn != nil {
+		s.cmn = r.cmn
+		s.d.shareCMN(r.cmn)
+	}
+	return r.p, r.ok
+}
+
+// phrase finishes the phrase in progress, utt (starting at s.uttStart)
+// whose speech ended at the stream sample speechEnd: the end of its
+// incremental decode, or else a decode of utt whole. ok is false when it
+// holds no words.
 func (s *DictationStream) phrase(utt []int16, speechEnd int) (speech.Phrase, bool) {
-	return s.decodePhrase(utt, s.uttStart, speechEnd)
+	if s.inc != nil {
+		return s.endIncremental(speechEnd)
+	}
+	return s.learn(s.decodePhrase(utt, s.uttStart, speechEnd))
 }
 
 // decodePhrase decodes utt, which starts at the stream sample uttStart.
 // It reads no field of s that changes while the stream runs, so an early
 // decode can run it beside the stream.
-func (s *DictationStream) decodePhrase(utt []int16, uttStart, speechEnd int) (speech.Phrase, bool) {
+func (s *DictationStream) decodePhrase(utt []int16, uttStart, speechEnd int) decoded {
 	cfg := &s.d.cfg
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.DecoderWait)
 	defer cancel()
@@ -375,29 +420,37 @@ func (s *DictationStream) decodePhrase(utt []int16, uttStart, speechEnd int) (sp
 	if err != nil {
 		cfg.Logger.Warn("speech: no decoder for a phrase, phrase lost", "err", err, "stream", s.label,
 			"pool", cfg.PoolSize, "phrase_ms", len(utt)*1000/speech.SampleRate)
-		return speech.Phrase{}, false
+		return decoded{}
 	}
 	defer s.d.release(dec)
-	search := dictationSearch
-	if s.vocab != nil && s.vocab.key != "" {
-		if err := dec.useBiasedLM(s.vocab.key, dictationSearch, s.vocab.arpa, cfg.VocabularyWeight); err != nil {
-			cfg.Logger.Error("speech: vocabulary model failed, decoding without it", "err", err, "stream", s.label)
-		} else {
-			search = s.vocab.key
-		}
-	}
-	r, err := dec.decode(search, upsample2(nil, utt))
+	r, err := dec.decode(s.search(dec), upsample2(nil, utt))
 	if err != nil {
 		cfg.Logger.Error("speech: dictation decode failed", "err", err, "stream", s.label)
-		return speech.Phrase{}, false
+		return decoded{}
 	}
+	p, ok := phraseOf(dec, r, uttStart, speechEnd)
+	return decoded{p: p, ok: ok, cmn: dec.cmnMean()}
+}
+
+// phraseOf is the phrase the decoder's last decode found in audio that
+// started at the stream sample uttStart and whose speech ended at
+// speechEnd; ok is false when it holds no words.
+func phraseOf(dec *decoder, r decodeResult, uttStart, speechEnd int) (speech.Phrase, bool) {
 	if r.hyp == "" {
 		return speech.Phrase{}, false
 	}
 	base := time.Duration(uttStart) * time.Second / speech.SampleRate
 	p := speech.Phrase{End: time.Duration(speechEnd) * time.Second / speech.SampleRate}
 	var text []string
-	for _, sg := range dec.segments() {
+	segs := dec.segments()
+	// After an utterance decoded as it arrived, the decoder numbers the
+	// next one's frames on from the last (seen with this PocketSphinx);
+	// the best path's first segment (<s>) always starts the utterance.
+	first := 0
+	if len(segs) > 0 {
+		first = segs[0].sf
+	}
+	for _, sg := range segs {
 		w, ok := spokenWord(sg.word)
 		if !ok {
 			continue
@@ -405,8 +458,8 @@ func (s *DictationStream) decodePhrase(utt []int16, uttStart, speechEnd int) (sp
 		text = append(text, w)
 		p.Words = append(p.Words, speech.Word{
 			Word:  w,
-			Start: base + time.Duration(sg.sf)*10*time.Millisecond,
-			End:   base + time.Duration(sg.ef+1)*10*time.Millisecond,
+			Start: base + time.Duration(sg.sf-first)*10*time.Millisecond,
+			End:   base + time.Duration(sg.ef-first+1)*10*time.Millisecond,
 			Conf:  min(max(sg.conf, 0), 1),
 		})
 	}
@@ -417,6 +470,20 @@ func (s *DictationStream) decodePhrase(utt []int16, uttStart, speechEnd int) (sp
 	p.Start = p.Words[0].Start
 	p.End = max(p.End, p.Words[len(p.Words)-1].End)
 	return p, true
+}
+
+// search is the decoder's search for this stream: the vocabulary's when
+// it has one (built into dec on first use), else the plain model.
+func (s *DictationStream) search(dec *decoder) string {
+	cfg := &s.d.cfg
+	if s.vocab == nil || s.vocab.key == "" {
+		return dictationSearch
+	}
+	if err := dec.useBiasedLM(s.vocab.key, dictationSearch, s.vocab.arpa, cfg.VocabularyWeight); err != nil {
+		cfg.Logger.Error("speech: vocabulary model failed, decoding without it", "err", err, "stream", s.label)
+		return dictationSearch
+	}
+	return s.vocab.key
 }
 
 // spokenWord drops sentence marks, silence and fillers ([NOISE], ++UH++)
@@ -490,6 +557,7 @@ func (t *dictTranscription) Err() error {
 func (t *dictTranscription) run(ctx context.Context) {
 	defer close(t.done)
 	defer close(t.phrases)
+	defer t.st.Close()
 	var work []int16
 	send := func(ps []speech.Phrase) bool {
 		for _, p := range ps {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -107,4 +108,83 @@ func rssKB(t testing.TB) int {
 		}
 	}
 	return 0
+}
+
+// TestIncrementalBench compares decoding phrases whole at their end with
+// decoding them as they arrive (incremental.go): word error rate, and the
+// work left when the phrase's end silence is heard (the CPU time of the
+// Write that returns the phrase, which the line waits for after the end
+// silence). One stream per voice carries its sentences as one side of a
+// conversation, 0.7 s apart.
+// HOTLINE_TRANSCRIBE_BENCH=1 go test ./speech/pocketsphinx -run TestIncrementalBench -v
+func TestIncrementalBench(t *testing.T) {
+	if os.Getenv("HOTLINE_TRANSCRIBE_BENCH") == "" {
+		t.Skip("set HOTLINE_TRANSCRIBE_BENCH=1")
+	}
+	dictation(t) // the model's presence
+	modes := []struct {
+		name string
+		cfg  DictationConfig
+	}{
+		{"whole phrases", DictationConfig{NoIncremental: true, NoSpeculation: true}},
+		{"incremental, first phrase whole", DictationConfig{firstPhraseWhole: true, NoSpeculation: true}},
+		{"incremental, first phrase shared mean", DictationConfig{NoSpeculation: true}},
+	}
+	gap := make([]int16, speech.SampleRate*4/10)
+	for _, m := range modes {
+		cfg := m.cfg
+		cfg.PoolSize = 1
+		d, err := NewDictation(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var errs, words int
+		var ends []time.Duration
+		var busy, audio time.Duration
+		for _, v := range fliteVoices {
+			st, err := d.Open(speech.TranscribeOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var hyp []string
+			var ref []string
+			for _, s := range speechtest.CallSentences {
+				pcm := append(telephone(t, v, s), gap...)
+				ref = append(ref, strings.Fields(s)...)
+				for len(pcm) > 0 {
+					n := min(len(pcm), speech.FrameSamples)
+					runtime.LockOSThread()
+					start := threadCPU()
+					ps := st.Write(pcm[:n])
+					took := threadCPU() - start
+					runtime.UnlockOSThread()
+					busy += took
+					audio += time.Duration(n) * time.Second / speech.SampleRate
+					pcm = pcm[n:]
+					for _, p := range ps {
+						hyp = append(hyp, p.Text)
+						ends = append(ends, took)
+					}
+				}
+			}
+			for _, p := range st.Flush() {
+				hyp = append(hyp, p.Text)
+			}
+			st.Close()
+			errs += speechtest.WordErrors(ref, strings.Fields(strings.Join(hyp, " ")))
+			words += len(ref)
+		}
+		t.Logf("%s: the engine's last mean estimate: %v", m.name, d.sharedCMN())
+		d.Close()
+		slices.Sort(ends)
+		pct := func(q float64) time.Duration {
+			if len(ends) == 0 {
+				return 0
+			}
+			return ends[min(int(q*float64(len(ends))), len(ends)-1)]
+		}
+		t.Logf("%s: RTF %.3f; WER %.1f%% (%d/%d); work left at the phrase's end p50 %v p95 %v max %v (%d phrases)",
+			m.name, busy.Seconds()/audio.Seconds(), 100*float64(errs)/float64(words), errs, words,
+			pct(0.5).Round(time.Millisecond), pct(0.95).Round(time.Millisecond), pct(1).Round(time.Millisecond), len(ends))
+	}
 }

@@ -39,13 +39,17 @@ var upKernel = func() [2 * halfTaps]float64 {
 
 // upsample2 writes 2*len(in) samples to dst (grown as needed) and returns it.
 func upsample2(dst []int16, in []int16) []int16 {
+	return upsampleSpan(dst[:0], in, 0, len(in))
+}
+
+// upsampleSpan appends to dst the 16 kHz samples of in[from:to], reading
+// the samples around the span as the filter's context (zeros past either
+// end of in). A phrase decoded as it arrives is upsampled in spans that
+// stop halfTaps short of the audio received, so its samples equal those
+// of upsample2 over the whole phrase.
+func upsampleSpan(dst []int16, in []int16, from, to int) []int16 {
 	n := len(in)
-	if cap(dst) < 2*n {
-		dst = make([]int16, 2*n)
-	}
-	dst = dst[:2*n]
-	for i := range n {
-		dst[2*i] = in[i]
+	for i := from; i < to; i++ {
 		var acc float64
 		for j, w := range upKernel {
 			idx := i - halfTaps + 1 + j
@@ -53,7 +57,7 @@ func upsample2(dst []int16, in []int16) []int16 {
 				acc += w * float64(in[idx])
 			}
 		}
-		dst[2*i+1] = clamp16(acc)
+		dst = append(dst, in[i], clamp16(acc))
 	}
 	return dst
 }

@@ -19,10 +19,13 @@ import (
 
 // Stream is one audio stream in a local engine, driven synchronously by
 // the connection: Write returns the phrases the audio finished, Flush those
-// left when the stream ends. pocketsphinx.DictationStream is one.
+// left when the stream ends, and Close (called once, when the connection
+// ends however it ends) frees what the stream holds, such as a decoder
+// busy with a phrase. pocketsphinx.DictationStream is one.
 type Stream interface {
 	Write(pcm []int16) []speech.Phrase
 	Flush() []speech.Phrase
+	Close()
 }
 
 // Engine opens streams; o.SampleRate is 8000 or 16000 (the engine may
@@ -139,6 +142,11 @@ func (s *Server) serve(ctx context.Context, c *websocket.Conn) error {
 	opts := speech.TranscribeOptions{SampleRate: 8000}
 	words := false
 	var st Stream
+	defer func() {
+		if st != nil {
+			st.Close()
+		}
+	}()
 	var pcm []int16
 	open := func() error {
 		if st != nil {

@@ -282,6 +282,7 @@ type nopStream struct{}
 
 func (nopStream) Write([]int16) []speech.Phrase { return nil }
 func (nopStream) Flush() []speech.Phrase        { return nil }
+func (nopStream) Close()                        {}
 
 // echoStream finishes a phrase per write, to test the server's replies
 // without a recognizer.
@@ -295,6 +296,7 @@ func (e *echoStream) Write(pcm []int16) []speech.Phrase {
 	return []speech.Phrase{{Text: "hello", Words: []speech.Word{{Word: "hello", Start: time.Second, End: 1500 * time.Millisecond, Conf: 1}}}}
 }
 func (e *echoStream) Flush() []speech.Phrase { return nil }
+func (e *echoStream) Close()                 {}
 
 func TestServerProtocol(t *testing.T) {
 	var opened speech.TranscribeOptions

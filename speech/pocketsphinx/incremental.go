@@ -1,0 +1,119 @@
+package pocketsphinx
+
+import (
+	"slices"
+
+	"hotline/speech"
+)
+
+// Incremental decoding: a phrase is decoded while it is spoken, so that
+// when its end silence is heard only the decoder's last passes remain
+// (the second search over the phrase and the best path), not the whole
+// decode. Cepstral mean normalisation cannot then wait for the phrase's
+// own mean; the decoder subtracts an estimate instead, the stream's own:
+// the mean measured on its previous phrases (first from a whole-phrase
+// decode, then updated by each incremental one). A stream's first phrase
+// uses the estimate the engine learned from other streams when it has
+// one (telephone lines through the same codec look alike), else it is
+// decoded whole.
+//
+// The decoder is held from the onset to the end of the phrase, so a
+// phrase is decoded this way only when one is idle at its onset; else it
+// is decoded whole at its end, as before (with the early decode).
+
+// beginIncremental starts decoding the phrase just begun, if a decoder is
+// idle and the stream has a mean estimate.
+func (s *DictationStream) beginIncremental() {
+	if s.whole || s.inc != nil {
+		return
+	}
+	cmn := s.cmn
+	if cmn == nil {
+		if cmn = s.d.sharedCMN(); cmn == nil {
+			return
+		}
+	}
+	dec := s.d.tryIdle()
+	if dec == nil {
+		return
+	}
+	if len(cmn) != dec.cepLen() {
+		s.d.release(dec)
+		return
+	}
+	if err := dec.uttBegin(s.search(dec), cmn); err != nil {
+		s.d.cfg.Logger.Error("speech: incremental decode failed to start", "err", err, "stream", s.label)
+		s.d.release(dec)
+		return
+	}
+	s.inc, s.incFed = dec, 0
+	s.incremental++
+	s.feedIncremental()
+}
+
+// feedIncremental gives the decoder the phrase's audio received so far,
+// but for the last halfTaps samples, which the upsampler needs the next
+// samples for.
+func (s *DictationStream) feedIncremental() {
+	if s.inc == nil {
+		return
+	}
+	s.feedTo(len(s.utt) - halfTaps)
+}
+
+func (s *DictationStream) feedTo(end int) {
+	if end <= s.incFed {
+		return
+	}
+	s.incBuf = upsampleSpan(s.incBuf[:0], s.utt, s.incFed, end)
+	s.incFed = end
+	if err := s.inc.uttFeed(s.incBuf); err != nil {
+		s.d.cfg.Logger.Error("speech: incremental decode failed", "err", err, "stream", s.label)
+	}
+}
+
+// endIncremental feeds the rest of the phrase, ends the decode and gives
+// the decoder back.
+func (s *DictationStream) endIncremental(speechEnd int) (speech.Phrase, bool) {
+	s.feedTo(len(s.utt))
+	dec := s.inc
+	s.inc = nil
+	defer s.d.release(dec)
+	if s.cmn == nil {
+		s.cmn = make([]float32, dec.cepLen())
+	}
+	r, err := dec.uttEnd(s.cmn)
+	if err != nil {
+		s.d.cfg.Logger.Error("speech: incremental decode failed", "err", err, "stream", s.label)
+		return speech.Phrase{}, false
+	}
+	s.d.shareCMN(s.cmn)
+	return phraseOf(dec, r, s.uttStart, speechEnd)
+}
+
+// telephoneCMN is the cepstral mean of G.711 speech upsampled for the
+// default model, measured on flite voices (TestIncrementalBench prints
+// it). The model's own initial estimate (feat.params -cmninit) is of
+// wideband speech and far from it (the empty band above 4 kHz), so an
+// engine starts from this one until its streams have measured their own.
+var telephoneCMN = []float32{44.4, 26.8, -23.6, 54.7, -20.5, 14.6, 5.1, -15.9, 0.6, -14.0, 13.1, 0.2, 4.2}
+
+// sharedCMN is the engine's mean estimate for a stream's first phrase: the
+// last one a stream reported, else telephoneCMN with the default model.
+func (d *Dictation) sharedCMN() []float32 {
+	if d.cfg.firstPhraseWhole {
+		return nil
+	}
+	d.cmnMu.Lock()
+	defer d.cmnMu.Unlock()
+	if d.cmn == nil && d.cfg.ModelDir == DefaultModelDir {
+		return slices.Clone(telephoneCMN)
+	}
+	return slices.Clone(d.cmn)
+}
+
+func (d *Dictation) shareCMN(cmn []float32) {
+	d.cmnMu.Lock()
+	defer d.cmnMu.Unlock()
+	d.cmn = append(d.cmn[:0], cmn...)
+}
