@@ -59,7 +59,7 @@ func TestIncrementalMatchesWhole(t *testing.T) {
 	if eInc > eWhole+2 {
 		t.Errorf("incremental decoding made %d word errors, whole %d:\n%+v\n%+v", eInc, eWhole, got, want)
 	}
-	near := func(a, b time.Duration) bool { return (a-b).Abs() <= 60*time.Millisecond }
+	near := func(a, b time.Duration) bool { return (a - b).Abs() <= 60*time.Millisecond }
 	for i := range got {
 		if !near(got[i].Start, want[i].Start) || !near(got[i].End, want[i].End) {
 			t.Errorf("phrase %d: %v-%v incremental, %v-%v whole", i, got[i].Start, got[i].End, want[i].Start, want[i].End)
