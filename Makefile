@@ -46,7 +46,7 @@ test: deps build
 		$(GO) vet ./... && \
 		$(GO) test -race -count=1 -timeout 25m ./...
 
-bench: deps build
+bench: deps bench-deps build
 	@$(WITH_DB) $(GO) test -run '^$$' -bench . -benchmem ./...
 	@if [[ -f scripts/bench-sipp.sh ]]; then $(WITH_DB) bash scripts/bench-sipp.sh; fi
 	@# ARI REST ops/s with real calls (SIPp UAS and UAC); docs/benchmarks.md "ARI".
@@ -60,8 +60,11 @@ bench: deps build
 # (bench/speechset, written to var/speechset on first use): accuracy,
 # confidence trade-off, real-time factor and latency. The report is printed
 # and kept in var/bench/; docs/benchmarks.md "Speech" has the figures.
-.PHONY: bench-speech
-bench-speech:
+.PHONY: bench-deps bench-speech
+bench-deps:
+	@scripts/deps.sh --bench
+
+bench-speech: bench-deps
 	HOTLINE_SPEECH_BENCH=1 $(GO) test -count=1 -timeout 90m -run '^TestSpeechAccuracy$$' -v ./bench/speech/
 
 # Agent assist on generated telephone speech (bench/assist, set written to
@@ -70,7 +73,7 @@ bench-speech:
 # transcribed calls per core, pinned to one CPU. Reports in var/bench/;
 # docs/benchmarks.md "Agent assist accuracy" has the figures.
 .PHONY: bench-assist
-bench-assist:
+bench-assist: bench-deps
 	HOTLINE_ASSIST_BENCH=1 $(GO) test -count=1 -timeout 60m -run '^TestAssistAccuracy$$' -v ./bench/assist/
 	HOTLINE_ASSIST_BENCH=1 taskset -c 0 $(GO) test -count=1 -timeout 30m -run '^TestAssistLoad$$' -v ./bench/assist/
 

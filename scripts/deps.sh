@@ -54,6 +54,12 @@ have gcc || want gcc libc6-dev
 [[ -e /usr/include/opus/opus.h ]] || want libopus-dev
 # pg.sh serialises concurrent starts with flock (util-linux, normally present).
 have flock || want util-linux
+# `deps.sh --bench` (make bench): the speech sets of bench/speechset and
+# bench/assist render some voices with festival's HTS voice.
+if [[ ${1:-} == --bench ]]; then
+	have festival || want festival
+	[[ -d /usr/share/festival/voices/us/cmu_us_slt_arctic_hts ]] || want festvox-us-slt-hts
+fi
 
 if ((${#missing[@]} > 0)); then
 	if [[ $EUID -eq 0 ]]; then

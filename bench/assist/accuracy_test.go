@@ -154,14 +154,16 @@ func parallel(n, workers int, f func(i int)) {
 // Environment: HOTLINE_ASSIST_SET (the set's directory),
 // HOTLINE_ASSIST_PARTS (questions,conversations,terms), HOTLINE_ASSIST_VOICES
 // (voice ids, e.g. flite-kal,festival-hts), HOTLINE_ASSIST_SNRS (dB, 0 for
-// no added noise; default 0,20,10).
+// no added noise; default 0,20,10), HOTLINE_ASSIST_SECOND_PASS=1 (the
+// decoder's second pass, off in the workers by default).
 func TestAssistAccuracy(t *testing.T) {
 	gate(t)
 	b := setup(t)
 	workers := runtime.NumCPU()
 	// Offline, the early decode (speculation) only costs CPU: phrases are
 	// the same without it.
-	d, err := pocketsphinx.NewDictation(pocketsphinx.DictationConfig{PoolSize: workers, NoSpeculation: true})
+	d, err := pocketsphinx.NewDictation(pocketsphinx.DictationConfig{PoolSize: workers, NoSpeculation: true,
+		NoSecondPass: env("HOTLINE_ASSIST_SECOND_PASS", "0") != "1"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,7 +55,8 @@ func (w *warnCounter) WithGroup(string) slog.Handler      { return w }
 // HOTLINE_ASSIST_LOAD_LEVELS (calls per level, default 1,2,3,4,5,6,8,10,12,16),
 // HOTLINE_ASSIST_POOL (decoders, default the CPUs), HOTLINE_ASSIST_SPECULATION=0
 // (no early decode), HOTLINE_ASSIST_INCREMENTAL=0 (phrases decoded whole at
-// their end), HOTLINE_ASSIST_LOAD_VOCAB=0 (no tenant vocabulary).
+// their end), HOTLINE_ASSIST_SECOND_PASS=1 (the decoder's second pass, off in the
+// workers by default), HOTLINE_ASSIST_LOAD_VOCAB=0 (no tenant vocabulary).
 func TestAssistLoad(t *testing.T) {
 	gate(t)
 	b := setup(t)
@@ -74,7 +75,7 @@ func TestAssistLoad(t *testing.T) {
 	noSpec := env("HOTLINE_ASSIST_SPECULATION", "1") == "0"
 	noInc := env("HOTLINE_ASSIST_INCREMENTAL", "1") == "0"
 	d, err := pocketsphinx.NewDictation(pocketsphinx.DictationConfig{PoolSize: pool, Logger: slog.New(warns),
-		NoSpeculation: noSpec, NoIncremental: noInc})
+		NoSpeculation: noSpec, NoIncremental: noInc, NoSecondPass: env("HOTLINE_ASSIST_SECOND_PASS", "0") != "1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,8 +94,8 @@ func TestAssistLoad(t *testing.T) {
 
 	var rep strings.Builder
 	fmt.Fprintf(&rep, "Agent assist load, %s\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
-	fmt.Fprintf(&rep, "machine: %s; this process on %d CPU(s) (runtime.NumCPU under the affinity mask), GOMAXPROCS %d; dictation pool %d decoders, early decode %v, vocabulary %d entries; %d s per level\n",
-		cpuModel(), cpus, runtime.GOMAXPROCS(0), pool, !noSpec, len(vocab), secs)
+	fmt.Fprintf(&rep, "machine: %s; this process on %d CPU(s) (runtime.NumCPU under the affinity mask), GOMAXPROCS %d; dictation pool %d decoders, early decode %v, incremental %v, second pass %v, vocabulary %d entries; %d s per level\n",
+		cpuModel(), cpus, runtime.GOMAXPROCS(0), pool, !noSpec, !noInc, env("HOTLINE_ASSIST_SECOND_PASS", "0") == "1", len(vocab), secs)
 	fmt.Fprintf(&rep, "calls: two streams each (caller, agent: the conversation set at %s, flite kal / slt, looped, each call at its own offset); speech %.0f%% / %.0f%% of the time; fed in 20 ms frames in real time through Dictation.Transcribe (the path assist.Live uses), demo vocabulary\n\n",
 		speechset.SNRLabel(loadSNR()), 100*speechShare[0], 100*speechShare[1])
 	var rows [][]string

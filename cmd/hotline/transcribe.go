@@ -133,6 +133,9 @@ func newSpeechWorker(bin string, cfg config.Transcribe, log *slog.Logger) (*spee
 	if cfg.LM != "" {
 		args = append(args, "--lm", cfg.LM)
 	}
+	if cfg.SecondPass {
+		args = append(args, "--second-pass")
+	}
 	return &speechWorker{bin: bin, args: args, ln: ln, url: "ws://" + ln.Addr().String() + "/", log: log}, nil
 }
 

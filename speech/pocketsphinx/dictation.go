@@ -44,6 +44,12 @@ type DictationConfig struct {
 	// NoIncremental turns off decoding phrases as they are spoken
 	// (incremental.go): each is then decoded whole when it ends.
 	NoIncremental bool
+	// NoSecondPass skips the decoder's second search over each phrase
+	// (fwdflat): measured (TestIncrementalBench) ~20 % less CPU and
+	// ~0.1 s less work at a phrase's end, for 19.4 % WER against 18.1 %.
+	NoSecondPass bool
+	// args are extra decoder arguments (for measuring them).
+	args []string
 	// firstPhraseWhole decodes a stream's first phrase whole rather than
 	// with another stream's mean estimate (for measuring the two).
 	firstPhraseWhole bool
@@ -135,6 +141,10 @@ func NewDictation(cfg DictationConfig) (*Dictation, error) {
 		"-logfn", cfg.LogFile,
 		"-remove_silence", "no", // boundaries come from our VAD, as for grammars
 	}
+	if cfg.NoSecondPass {
+		args = append(args, "-fwdflat", "no")
+	}
+	args = append(args, cfg.args...)
 	d := &Dictation{cfg: cfg, dict: dict}
 	d.pool = newPool(cfg.PoolSize, func() (*decoder, error) {
 		dec, err := newDecoder(args, "", cfg.VocabularyCache)

@@ -129,6 +129,8 @@ func TestIncrementalBench(t *testing.T) {
 		{"whole phrases", DictationConfig{NoIncremental: true, NoSpeculation: true}},
 		{"incremental, first phrase whole", DictationConfig{firstPhraseWhole: true, NoSpeculation: true}},
 		{"incremental, first phrase shared mean", DictationConfig{NoSpeculation: true}},
+		{"incremental, no fwdflat", DictationConfig{NoSpeculation: true, NoSecondPass: true}},
+		{"incremental, no bestpath", DictationConfig{NoSpeculation: true, args: []string{"-bestpath", "no"}}},
 	}
 	gap := make([]int16, speech.SampleRate*4/10)
 	for _, m := range modes {
@@ -142,6 +144,9 @@ func TestIncrementalBench(t *testing.T) {
 		var ends []time.Duration
 		var busy, audio time.Duration
 		for _, v := range fliteVoices {
+			if only := os.Getenv("HOTLINE_TRANSCRIBE_VOICE"); only != "" && v.name != only {
+				continue
+			}
 			st, err := d.Open(speech.TranscribeOptions{})
 			if err != nil {
 				t.Fatal(err)
