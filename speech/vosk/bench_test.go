@@ -24,7 +24,9 @@ import (
 //	HOTLINE_TRANSCRIBE_BENCH=1 go test ./speech/vosk -run TestTranscribeBench -v
 //
 // HOTLINE_TRANSCRIBE_STREAMS (default "1,2,4,6") lists the N to try and
-// HOTLINE_TRANSCRIBE_SECONDS (default 20) the audio per stream.
+// HOTLINE_TRANSCRIBE_SECONDS (default 20) the audio per stream,
+// HOTLINE_TRANSCRIBE_POOL the decoders (default 1), HOTLINE_TRANSCRIBE_INCREMENTAL=0
+// decodes phrases whole, HOTLINE_TRANSCRIBE_SECOND_PASS=1 runs the second pass.
 func TestTranscribeBench(t *testing.T) {
 	if os.Getenv("HOTLINE_TRANSCRIBE_BENCH") == "" {
 		t.Skip("set HOTLINE_TRANSCRIBE_BENCH=1")
@@ -37,7 +39,9 @@ func TestTranscribeBench(t *testing.T) {
 		pool = n
 	}
 	d, err := pocketsphinx.NewDictation(pocketsphinx.DictationConfig{PoolSize: pool, DecoderWait: 30 * time.Second,
-		NoIncremental: os.Getenv("HOTLINE_TRANSCRIBE_INCREMENTAL") == "0"})
+		NoIncremental: os.Getenv("HOTLINE_TRANSCRIBE_INCREMENTAL") == "0",
+		// As the transcript workers run by default.
+		NoSecondPass: os.Getenv("HOTLINE_TRANSCRIBE_SECOND_PASS") != "1"})
 	if err != nil {
 		t.Fatal(err)
 	}
