@@ -28,7 +28,7 @@ func TestSpeechServe(t *testing.T) {
 	var stderr bytes.Buffer
 	done := make(chan error, 1)
 	go func() {
-		done <- runSpeech(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--pool", "1"}, outW, &stderr, defaultSpeechEngines)
+		done <- runSpeech(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--pool", "1", "--second-pass"}, outW, &stderr, defaultSpeechEngines)
 		outW.Close()
 	}()
 	lines := bufio.NewScanner(out)

@@ -323,9 +323,7 @@ func (s *DictationStream) Flush() []speech.Phrase {
 // dropping that phrase: for a stream abandoned without Flush.
 func (s *DictationStream) Close() {
 	if s.inc != nil {
-		s.inc.uttEnd(nil) // the phrase is dropped, and what it measured
-		s.d.release(s.inc)
-		s.inc = nil
+		s.dropIncremental()
 	}
 	s.spec = nil
 }
@@ -414,7 +412,9 @@ func (s *DictationStream) learn(r decoded) (speech.Phrase, bool) {
 // holds no words.
 func (s *DictationStream) phrase(utt []int16, speechEnd int) (speech.Phrase, bool) {
 	if s.inc != nil {
-		return s.endIncremental(speechEnd)
+		if p, ok, err := s.endIncremental(speechEnd); err == nil {
+			return p, ok
+		}
 	}
 	return s.learn(s.decodePhrase(utt, s.uttStart, speechEnd))
 }
