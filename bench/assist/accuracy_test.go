@@ -155,7 +155,8 @@ func parallel(n, workers int, f func(i int)) {
 // HOTLINE_ASSIST_PARTS (questions,conversations,terms), HOTLINE_ASSIST_VOICES
 // (voice ids, e.g. flite-kal,festival-hts), HOTLINE_ASSIST_SNRS (dB, 0 for
 // no added noise; default 0,20,10), HOTLINE_ASSIST_SECOND_PASS=1 (the
-// decoder's second pass, off in the workers by default).
+// decoder's second pass, off in the workers by default),
+// HOTLINE_ASSIST_INCREMENTAL=0 (phrases decoded whole).
 func TestAssistAccuracy(t *testing.T) {
 	gate(t)
 	b := setup(t)
@@ -163,7 +164,8 @@ func TestAssistAccuracy(t *testing.T) {
 	// Offline, the early decode (speculation) only costs CPU: phrases are
 	// the same without it.
 	d, err := pocketsphinx.NewDictation(pocketsphinx.DictationConfig{PoolSize: workers, NoSpeculation: true,
-		NoSecondPass: env("HOTLINE_ASSIST_SECOND_PASS", "0") != "1"})
+		NoSecondPass:  env("HOTLINE_ASSIST_SECOND_PASS", "0") != "1",
+		NoIncremental: env("HOTLINE_ASSIST_INCREMENTAL", "1") == "0"})
 	if err != nil {
 		t.Fatal(err)
 	}
