@@ -242,6 +242,9 @@ func (d *Dictation) Open(o speech.TranscribeOptions) (*DictationStream, error) {
 				"stream", o.Label, "words", v.missing)
 		}
 		s.vocab = v
+		if !s.whole && v.key != "" {
+			go d.warmVocabulary(v, o.Label)
+		}
 	}
 	endFrames := max(int(d.cfg.EndSilence/frameDur), 1)
 	s.vad = newVAD(max(int(d.cfg.StartSpeech/frameDur), 1), endFrames)

@@ -111,6 +111,31 @@ func (s *DictationStream) endIncremental(speechEnd int) (speech.Phrase, bool, er
 	return p, ok, nil
 }
 
+// warmVocabulary builds v's search into the idle decoders that lack it,
+// one at a time, beside the stream: a phrase decoded as it arrives starts
+// its search at its onset, and building one there (~0.4 s) would hold
+// the stream's audio back by as much. A decoder taken here is one a
+// phrase's onset does not find idle; that phrase is decoded whole.
+func (d *Dictation) warmVocabulary(v *vocabulary, label string) {
+	var done []*decoder
+	defer func() {
+		for _, dec := range done {
+			d.release(dec)
+		}
+	}()
+	for range d.cfg.PoolSize {
+		dec := d.tryIdle()
+		if dec == nil {
+			return
+		}
+		done = append(done, dec)
+		if err := dec.useBiasedLM(v.key, dictationSearch, v.arpa, d.cfg.VocabularyWeight); err != nil {
+			d.cfg.Logger.Error("speech: vocabulary model failed", "err", err, "stream", label)
+			return
+		}
+	}
+}
+
 // telephoneCMN is the cepstral mean of G.711 speech upsampled for the
 // default model, measured on flite voices (TestIncrementalBench prints
 // it). The model's own initial estimate (feat.params -cmninit) is of
