@@ -80,8 +80,11 @@ type Summary struct {
 	Text             string
 }
 
-// Handler hears what one call's transcript produces. Its methods run on
-// the call's transcript goroutine, one at a time; they must not block.
+// Handler hears what one call's transcript produces. Its methods are
+// called from the call's transcript goroutine and, for Checklist (sent in
+// order under the call's emit lock), also from an agent's tick
+// (Call.Tick): a handler must be safe for use from several goroutines,
+// and must not block.
 type Handler interface {
 	// Line is a phrase just transcribed.
 	Line(l Line)
