@@ -111,25 +111,21 @@ func (s *DictationStream) endIncremental(speechEnd int) (speech.Phrase, bool, er
 	return p, ok, nil
 }
 
-// warmVocabulary builds v's search into the idle decoders that lack it,
-// one at a time, beside the stream: a phrase decoded as it arrives starts
-// its search at its onset, and building one there (~0.4 s) would hold
-// the stream's audio back by as much. A decoder taken here is one a
-// phrase's onset does not find idle; that phrase is decoded whole.
+// warmVocabulary builds v's search into idle decoders that lack it, beside
+// the stream: a phrase decoded as it arrives starts its search at its
+// onset, and building one there (~0.4 s) holds the stream's audio back by
+// as much. It takes one decoder at a time and gives it back at once, so a
+// phrase starting meanwhile finds the others idle (and builds the search
+// itself if it must); a decoder seen twice costs nothing (cached).
 func (d *Dictation) warmVocabulary(v *vocabulary, label string) {
-	var done []*decoder
-	defer func() {
-		for _, dec := range done {
-			d.release(dec)
-		}
-	}()
 	for range d.cfg.PoolSize {
 		dec := d.tryIdle()
 		if dec == nil {
 			return
 		}
-		done = append(done, dec)
-		if err := dec.useBiasedLM(v.key, dictationSearch, v.arpa, d.cfg.VocabularyWeight); err != nil {
+		err := dec.useBiasedLM(v.key, dictationSearch, v.arpa, d.cfg.VocabularyWeight)
+		d.release(dec)
+		if err != nil {
 			d.cfg.Logger.Error("speech: vocabulary model failed", "err", err, "stream", label)
 			return
 		}
