@@ -74,8 +74,9 @@ func TestAssistLoad(t *testing.T) {
 	warns := &warnCounter{}
 	noSpec := env("HOTLINE_ASSIST_SPECULATION", "1") == "0"
 	noInc := env("HOTLINE_ASSIST_INCREMENTAL", "1") == "0"
+	secondPass := env("HOTLINE_ASSIST_SECOND_PASS", "0") == "1"
 	d, err := pocketsphinx.NewDictation(pocketsphinx.DictationConfig{PoolSize: pool, Logger: slog.New(warns),
-		NoSpeculation: noSpec, NoIncremental: noInc, NoSecondPass: env("HOTLINE_ASSIST_SECOND_PASS", "0") != "1"})
+		NoSpeculation: noSpec, NoIncremental: noInc, NoSecondPass: !secondPass})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +96,7 @@ func TestAssistLoad(t *testing.T) {
 	var rep strings.Builder
 	fmt.Fprintf(&rep, "Agent assist load, %s\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(&rep, "machine: %s; this process on %d CPU(s) (runtime.NumCPU under the affinity mask), GOMAXPROCS %d; dictation pool %d decoders, early decode %v, incremental %v, second pass %v, vocabulary %d entries; %d s per level\n",
-		cpuModel(), cpus, runtime.GOMAXPROCS(0), pool, !noSpec, !noInc, env("HOTLINE_ASSIST_SECOND_PASS", "0") == "1", len(vocab), secs)
+		cpuModel(), cpus, runtime.GOMAXPROCS(0), pool, !noSpec, !noInc, secondPass, len(vocab), secs)
 	fmt.Fprintf(&rep, "calls: two streams each (caller, agent: the conversation set at %s, flite kal / slt, looped, each call at its own offset); speech %.0f%% / %.0f%% of the time; fed in 20 ms frames in real time through Dictation.Transcribe (the path assist.Live uses), demo vocabulary\n\n",
 		speechset.SNRLabel(loadSNR()), 100*speechShare[0], 100*speechShare[1])
 	var rows [][]string

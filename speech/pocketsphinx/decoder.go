@@ -36,6 +36,11 @@ static int hl_decode(ps_decoder_t *ps, const char *search, const int16 *pcm, lon
 	return 0;
 }
 
+static int hl_cep_len(ps_decoder_t *ps) { return ps_get_feat(ps)->cmn_struct->veclen; }
+// hl_cmn_get reads the decoder's cepstral mean: the last batch decode's,
+// or the live estimate after an utterance decoded as it arrived.
+static void hl_cmn_get(ps_decoder_t *ps, mfcc_t *cmn) { cmn_live_get(ps_get_feat(ps)->cmn_struct, cmn); }
+
 // hl_utt_* decode one utterance as its audio arrives (live CMN from the
 // estimate cmn, which the stream carries from its previous phrases), so
 // that when the phrase ends only the decoder's last passes remain.
@@ -54,11 +59,9 @@ static int hl_utt_end(ps_decoder_t *ps, int32 *score, int32 *nframes, int32 *pro
 	*nframes = ps_get_n_frames(ps);
 	*hyp = ps_get_hyp(ps, score);
 	*prob = ps_get_prob(ps);
-	cmn_live_get(ps_get_feat(ps)->cmn_struct, cmn);
+	hl_cmn_get(ps, cmn);
 	return 0;
 }
-static int hl_cep_len(ps_decoder_t *ps) { return ps_get_feat(ps)->cmn_struct->veclen; }
-static void hl_cmn_get(ps_decoder_t *ps, mfcc_t *cmn) { cmn_live_get(ps_get_feat(ps)->cmn_struct, cmn); }
 
 // hl_live_* drive the decoder frame by frame; used only to measure the
 // decoder's own voice activity detector against vad.go (vad_test.go).
@@ -240,11 +243,16 @@ func (d *decoder) decode(search string, pcm []int16) (decodeResult, error) {
 	if rc < 0 {
 		return decodeResult{}, fmt.Errorf("pocketsphinx: decode with search %s failed (step %d)", search, -rc)
 	}
+	return resultOf(score, frames, prob, hyp), nil
+}
+
+// resultOf is a decode's verdict from what the C side read out.
+func resultOf(score, frames, prob C.int32, hyp *C.char) decodeResult {
 	r := decodeResult{score: int32(score), frames: int(frames), prob: int32(prob)}
 	if hyp != nil {
 		r.hyp = C.GoString(hyp)
 	}
-	return r, nil
+	return r
 }
 
 // cepLen is the length of the decoder's cepstral vectors: the size of a
@@ -291,11 +299,7 @@ func (d *decoder) uttEnd(cmn []float32) (decodeResult, error) {
 	if C.hl_utt_end(d.ps, &score, &frames, &prob, &hyp, (*C.mfcc_t)(unsafe.Pointer(&cmn[0]))) < 0 {
 		return decodeResult{}, errors.New("pocketsphinx: end utterance failed")
 	}
-	r := decodeResult{score: int32(score), frames: int(frames), prob: int32(prob)}
-	if hyp != nil {
-		r.hyp = C.GoString(hyp)
-	}
-	return r, nil
+	return resultOf(score, frames, prob, hyp), nil
 }
 
 // lookup reports whether the decoder's dictionary has word.
