@@ -54,6 +54,7 @@ bench: deps bench-deps build
 	@# Analytics queries over a year of a million calls; docs/benchmarks.md "Analytics".
 	@$(WITH_DB) HOTLINE_ANALYTICS_BENCH=1 $(GO) test -count=1 -timeout 40m -run '^TestAnalyticsBench$$' -v ./store/
 	@$(MAKE) --no-print-directory bench-speech
+	@$(MAKE) --no-print-directory bench-transcribe
 	@$(MAKE) --no-print-directory bench-assist
 
 # Speech recognition on a generated, labelled telephone-speech set
@@ -66,6 +67,15 @@ bench-deps:
 
 bench-speech: bench-deps
 	HOTLINE_SPEECH_BENCH=1 $(GO) test -count=1 -timeout 90m -run '^TestSpeechAccuracy$$' -v ./bench/speech/
+
+# Live transcripts: the dictation engine's WER, work left at a phrase's end
+# (whole vs as spoken), and end of speech -> phrase through the Vosk client,
+# pinned to one CPU; docs/benchmarks.md "Live transcripts".
+.PHONY: bench-transcribe
+bench-transcribe: bench-deps
+	HOTLINE_TRANSCRIBE_BENCH=1 taskset -c 0 $(GO) test -count=1 -timeout 20m -run '^TestIncrementalBench$$' -v ./speech/pocketsphinx/
+	HOTLINE_TRANSCRIBE_BENCH=1 HOTLINE_TRANSCRIBE_SECONDS=60 HOTLINE_TRANSCRIBE_POOL=2 HOTLINE_TRANSCRIBE_STREAMS=1,2,3 \
+		taskset -c 0 $(GO) test -count=1 -timeout 20m -run '^TestTranscribeBench$$' -v ./speech/vosk/
 
 # Agent assist on generated telephone speech (bench/assist, set written to
 # var/assistset on first use): transcript WER, intent, card precision@1,
