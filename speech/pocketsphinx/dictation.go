@@ -199,6 +199,7 @@ type DictationStream struct {
 	ring     []int16 // the last preroll before speech
 	utt      []int16 // audio of the phrase, from preroll before the onset
 	uttStart int     // stream sample (8 kHz) of utt[0]
+	onset    int     // stream sample where the phrase's speech began
 	inSpeech bool
 	pos      int // stream samples run through the VAD
 	maxUtt   int
@@ -215,8 +216,9 @@ type DictationStream struct {
 	incBuf []int16   // 16 kHz audio for inc
 	cmn    []float32 // the stream's cepstral mean estimate; nil until its first phrase
 	whole  bool      // every phrase decoded whole (DictationConfig.NoIncremental)
-	// incremental counts the phrases begun incrementally, for tests.
-	incremental int
+	// incremental counts the phrases begun incrementally, preempted those
+	// that gave their decoder up to another phrase; for tests.
+	incremental, preempted int
 }
 
 // Open starts a stream. o.SampleRate is 8000 (or 0) or 16000.
@@ -344,6 +346,7 @@ func (s *DictationStream) push(f []int16) (speech.Phrase, bool) {
 			s.inSpeech = true
 			s.utt = append(make([]int16, 0, s.maxUtt), s.ring...)
 			s.uttStart = s.pos - len(s.ring)
+			s.onset = s.pos - s.vad.startRun*speech.FrameSamples
 			s.ring = s.ring[:0]
 			s.beginIncremental()
 		}
@@ -354,6 +357,9 @@ func (s *DictationStream) push(f []int16) (speech.Phrase, bool) {
 	ev := s.vad.push(f)
 	if s.spec != nil && s.vad.quiet == 0 {
 		s.spec = nil // speech resumed: the early decode is of a phrase that goes on
+	}
+	if ev == vadSteady {
+		return s.steady()
 	}
 	if ev == vadEnd {
 		s.inSpeech = false
@@ -385,11 +391,34 @@ func (s *DictationStream) push(f []int16) (speech.Phrase, bool) {
 		s.spec = nil
 		p, ok := s.phrase(s.utt, s.pos)
 		s.utt = s.utt[:0]
-		s.uttStart = s.pos
+		s.uttStart, s.onset = s.pos, s.pos
 		s.beginIncremental()
 		return p, ok
 	}
 	return speech.Phrase{}, false
+}
+
+// minSpoken is the speech a phrase needs before a steady sound for it to
+// be decoded: less is the sound's own onset.
+const minSpoken = 300 * time.Millisecond
+
+// steady ends the phrase in progress at the start of the steady sound the
+// VAD found (see vad.steady): dropped when that sound is all it holds,
+// else decoded whole up to the sound, which the decoder never hears.
+func (s *DictationStream) steady() (speech.Phrase, bool) {
+	s.inSpeech = false
+	s.spec = nil
+	if s.inc != nil {
+		// It has been fed the sound already.
+		s.dropIncremental()
+	}
+	s.ring = s.ring[:0]
+	speechEnd := s.pos - steadyFrames*speech.FrameSamples
+	if speechEnd-s.onset < samples(minSpoken) {
+		return speech.Phrase{}, false
+	}
+	n := min(speechEnd+samples(tailKeep)-s.uttStart, len(s.utt))
+	return s.learn(s.decodePhrase(s.utt[:n], s.uttStart, speechEnd))
 }
 
 // decoded is a decode's phrase, and the cepstral mean it measured.

@@ -24,8 +24,9 @@ import (
 // without the second pass), for 18.1-18.5 % WER against 17.7 %.
 //
 // The decoder is held from the onset to the end of the phrase, so a
-// phrase is decoded this way only when one is idle at its onset; else it
-// is decoded whole at its end, as before (with the early decode).
+// phrase is decoded this way only when one is idle at its onset, and
+// gives it up as soon as another phrase waits for one; else it is
+// decoded whole at its end, as before (with the early decode).
 
 // beginIncremental starts decoding the phrase just begun, if a decoder is
 // idle and the stream has a mean estimate.
@@ -62,6 +63,16 @@ func (s *DictationStream) beginIncremental() {
 // samples for.
 func (s *DictationStream) feedIncremental() {
 	if s.inc == nil {
+		return
+	}
+	if s.d.contended() {
+		// Another phrase has ended and waits for a decoder while this
+		// one holds one to go faster: it gets it, and this phrase, its
+		// audio all in utt, is decoded whole at its end. Else a long
+		// phrase (or a line that never goes quiet) could hold a decoder
+		// for MaxPhrase and lose the others' phrases past DecoderWait.
+		s.preempted++
+		s.dropIncremental()
 		return
 	}
 	s.feedTo(len(s.utt) - halfTaps)

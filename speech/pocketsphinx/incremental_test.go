@@ -1,6 +1,7 @@
 package pocketsphinx
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -96,5 +97,93 @@ func TestIncrementalCloseMidPhrase(t *testing.T) {
 	ps := feedFrames(st2, pcm)
 	if len(ps) != 1 || !strings.Contains(ps[0].Text, "cancel") {
 		t.Errorf("after a dropped stream: %+v", ps)
+	}
+}
+
+// A phrase decoded as it arrives gives its decoder up to a phrase that
+// has ended and waits for one, and is then decoded whole at its end: the
+// waiting phrase is not lost, and neither is the one that gave way.
+func TestIncrementalGivesWay(t *testing.T) {
+	d := dictation(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// Leave one decoder to the streams.
+	held, err := d.acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := d.acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.release(other)
+	defer d.release(held)
+
+	long := telephone(t, fliteVoices[2], "i would like to cancel my subscription")
+	short := append(telephone(t, fliteVoices[1], "i lost my credit card"), make([]int16, 4000)...)
+	a, _ := d.Open(speech.TranscribeOptions{Label: "a"})
+	b, _ := d.Open(speech.TranscribeOptions{Label: "b"})
+	defer a.Close()
+	defer b.Close()
+	half := len(long) / 2 / speech.FrameSamples * speech.FrameSamples
+	for off := 0; off < half; off += speech.FrameSamples {
+		a.Write(long[off : off+speech.FrameSamples])
+	}
+	if a.inc == nil {
+		t.Fatal("a: no decoder holds the phrase in progress")
+	}
+	bDone := make(chan []speech.Phrase, 1)
+	go func() { bDone <- feedFrames(b, short) }()
+	// b's phrase ends and waits; a's next frame gives way.
+	for !d.contended() {
+		select {
+		case ps := <-bDone:
+			t.Fatalf("b finished without waiting for a decoder: %+v", ps)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	a.Write(long[half : half+speech.FrameSamples])
+	if a.inc != nil || a.preempted != 1 {
+		t.Fatalf("a kept its decoder (preempted %d) while b waited", a.preempted)
+	}
+	var got []speech.Phrase
+	select {
+	case got = <-bDone:
+	case <-time.After(30 * time.Second):
+		t.Fatal("b's phrase never decoded")
+	}
+	if len(got) != 1 || !strings.Contains(got[0].Text, "card") {
+		t.Errorf("b: %+v", got)
+	}
+	rest := feedFrames(a, append(long[half+speech.FrameSamples:], make([]int16, 4000)...))
+	if len(rest) != 1 || !strings.Contains(rest[0].Text, "cancel") {
+		t.Errorf("a, decoded whole after giving way: %+v", rest)
+	}
+}
+
+// A hum that starts after the line was measured (a fan, a tone) is not a
+// phrase: it yields no words and holds no decoder, and speech after it is
+// transcribed.
+func TestDictationHum(t *testing.T) {
+	d := dictation(t)
+	st, _ := d.Open(speech.TranscribeOptions{})
+	defer st.Close()
+	hum := tone(speech.SampleRate, 1000, 10*speech.SampleRate)
+	for i := range hum {
+		hum[i] /= 4
+	}
+	pcm := append(make([]int16, 4000), hum...)
+	pcm = append(pcm, make([]int16, 4000)...)
+	pcm = append(pcm, telephone(t, fliteVoices[1], "i lost my credit card")...)
+	var got []speech.Phrase
+	for off := 0; off < len(pcm); off += speech.FrameSamples {
+		got = append(got, st.Write(pcm[off:min(off+speech.FrameSamples, len(pcm))])...)
+		if off == 4000+3*speech.SampleRate && (st.inSpeech || st.inc != nil) {
+			t.Errorf("3 s into the hum: in a phrase %v, holding a decoder %v", st.inSpeech, st.inc != nil)
+		}
+	}
+	got = append(got, st.Flush()...)
+	if len(got) != 1 || !strings.Contains(got[0].Text, "card") {
+		t.Errorf("want only the spoken phrase, got %+v", got)
 	}
 }

@@ -3,6 +3,7 @@ package pocketsphinx
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 )
 
 // pool holds decoders of one kind (grammar or dictation), created lazily
@@ -19,6 +20,9 @@ type pool struct {
 	max    int
 	closed bool
 	quit   chan struct{} // closed by close: wakes streams waiting for a decoder
+	// waiting counts the acquires blocked for a decoder, so that holders
+	// that can do without theirs give them up (see contended).
+	waiting atomic.Int32
 }
 
 func newPool(size int, newDecoder func() (*decoder, error)) *pool {
@@ -88,6 +92,8 @@ func (p *pool) acquire(ctx context.Context) (*decoder, error) {
 		return d, nil
 	default:
 	}
+	p.waiting.Add(1)
+	defer p.waiting.Add(-1)
 	select {
 	case d := <-p.idle:
 		return d, nil
@@ -99,6 +105,9 @@ func (p *pool) acquire(ctx context.Context) (*decoder, error) {
 		return nil, ErrClosed
 	}
 }
+
+// contended reports that a borrower is waiting for a decoder.
+func (p *pool) contended() bool { return p.waiting.Load() > 0 }
 
 // tryIdle borrows an idle decoder without waiting or creating one.
 func (p *pool) tryIdle() *decoder {

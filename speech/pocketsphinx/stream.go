@@ -174,6 +174,10 @@ func (s *stream) feed(u *utterance, pcm []int16) (fin speech.Event, ok bool) {
 			}
 		}
 		ev := u.vad.push(f)
+		if ev == vadSteady {
+			// A hum or a tone, not an answer: nothing was said.
+			return speech.Event{NoSpeech: true}, true
+		}
 		if ev == vadEnd {
 			end := time.Now()
 			utt := u.utt[:len(u.utt)-min(u.tailCut, len(u.utt))]

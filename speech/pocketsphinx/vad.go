@@ -24,6 +24,19 @@ type vad struct {
 	quiet     int // consecutive frames below the stop threshold, in speech
 	startRun  int // frames above threshold to declare speech (debounce)
 	endFrames int // quiet frames that end speech
+
+	// A steady sound (a hum, a tone, a fan starting after the warm-up)
+	// rises above the floor like speech, but then never falls back: the
+	// floor only learns while there is no speech, so such a line would
+	// stay "in speech" for good, each MaxPhrase of hum decoded into
+	// words and a decoder held all along. Speech is never steady: its
+	// level swings by tens of dB several times a second. So while in
+	// speech the level's range is kept per block of steadyBlock frames,
+	// and a second of blocks within vadSteadyDB is noise, not speech.
+	blkMin, blkMax float64
+	blkN           int
+	mins, maxs     [steadyBlocks]float64
+	blocks         int // blocks completed since the onset
 }
 
 const (
@@ -37,6 +50,12 @@ const (
 	// line: a fixed initial guess would take loud hiss for speech, and
 	// nobody answers a prompt within its first 200 ms.
 	vadWarmup = 10
+	// steadyBlock frames (200 ms) × steadyBlocks: a second of sound whose
+	// level stays within vadSteadyDB is steady. Speech's syllables swing
+	// it by 15-30 dB at 4-5 per second.
+	steadyBlock  = 10
+	steadyBlocks = 5
+	vadSteadyDB  = 6.0
 )
 
 func newVAD(startFrames, endFrames int) *vad {
@@ -64,7 +83,14 @@ const (
 	vadNone vadEvent = iota
 	vadStart
 	vadEnd
+	// vadSteady ends what began as speech but is a steady sound: the
+	// last steadyFrames frames were not speech, and the floor is now at
+	// their level.
+	vadSteady
 )
+
+// steadyFrames is the length of the steady stretch vadSteady reports.
+const steadyFrames = steadyBlock * steadyBlocks
 
 // push classifies one 20 ms frame.
 func (v *vad) push(f []int16) vadEvent {
@@ -82,6 +108,7 @@ func (v *vad) push(f []int16) vadEvent {
 			v.above++
 			if v.above >= v.startRun {
 				v.inSpeech, v.quiet = true, 0
+				v.blkN, v.blocks = 0, 0
 				return vadStart
 			}
 			return vadNone
@@ -106,5 +133,39 @@ func (v *vad) push(f []int16) vadEvent {
 	} else {
 		v.quiet = 0
 	}
+	if v.steady(db) {
+		v.inSpeech, v.above = false, 0
+		return vadSteady
+	}
 	return vadNone
+}
+
+// steady adds a frame's level to the current block and reports whether
+// the last steadyBlocks blocks held a steady sound; if so the floor moves
+// to its level, so it neither goes on as speech nor starts again.
+func (v *vad) steady(db float64) bool {
+	if v.blkN == 0 {
+		v.blkMin, v.blkMax = db, db
+	}
+	v.blkMin, v.blkMax = min(v.blkMin, db), max(v.blkMax, db)
+	if v.blkN++; v.blkN < steadyBlock {
+		return false
+	}
+	v.blkN = 0
+	i := v.blocks % steadyBlocks
+	v.mins[i], v.maxs[i] = v.blkMin, v.blkMax
+	if v.blocks++; v.blocks < steadyBlocks {
+		return false
+	}
+	lo, hi := v.mins[0], v.maxs[0]
+	for i := 1; i < steadyBlocks; i++ {
+		lo, hi = min(lo, v.mins[i]), max(hi, v.maxs[i])
+	}
+	if hi-lo >= vadSteadyDB {
+		return false
+	}
+	// At its top, so the sound's frames sit below the start margin above
+	// it whatever their small swings.
+	v.noise = hi
+	return true
 }

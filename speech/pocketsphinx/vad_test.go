@@ -1,6 +1,7 @@
 package pocketsphinx
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -118,5 +119,41 @@ func TestCompareDecoderVAD(t *testing.T) {
 		d.liveEnd()
 		t.Logf("ps_get_in_speech, noise %4.0f dBFS: speech frames %d-%d, start %d (+%d ms) end %d (+%d ms)",
 			noise, first, last, start, (start-first)*20, end, (end-last)*20)
+	}
+}
+
+// A steady sound that starts after the warm-up ends within a little more
+// than a second and does not start again; speech over a quiet line after
+// it starts as usual, and speech on a hissing line is never steady.
+func TestVADSteadySound(t *testing.T) {
+	for _, hz := range []float64{440, 1000} {
+		v := newVAD(3, 15)
+		hum := tone(speech.SampleRate, hz, 5*speech.SampleRate)
+		pcm := append(make([]int16, 4000), hum...)
+		var events []string
+		for f := 0; (f+1)*speech.FrameSamples <= len(pcm); f++ {
+			switch v.push(pcm[f*speech.FrameSamples : (f+1)*speech.FrameSamples]) {
+			case vadStart:
+				events = append(events, fmt.Sprintf("start@%d", f))
+			case vadEnd:
+				events = append(events, fmt.Sprintf("end@%d", f))
+			case vadSteady:
+				events = append(events, fmt.Sprintf("steady@%d", f))
+			}
+		}
+		want := []string{"start@27", fmt.Sprintf("steady@%d", 27+steadyFrames)}
+		if fmt.Sprint(events) != fmt.Sprint(want) {
+			t.Errorf("%v Hz: events %v, want %v", hz, events, want)
+		}
+	}
+	clean := telephone(t, fliteVoices[1], "somebody took it at the train station")
+	for _, noise := range []float64{-200, -45, -35} {
+		v := newVAD(3, 15)
+		pcm := append(addNoise(make([]int16, speech.SampleRate), noise, 1), addNoise(clean, noise, 2)...)
+		for f := 0; (f+1)*speech.FrameSamples <= len(pcm); f++ {
+			if v.push(pcm[f*speech.FrameSamples:(f+1)*speech.FrameSamples]) == vadSteady {
+				t.Errorf("noise %.0f dBFS: speech taken for a steady sound at frame %d", noise, f)
+			}
+		}
 	}
 }
