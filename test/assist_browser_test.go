@@ -230,6 +230,11 @@ func TestAssistBrowser(t *testing.T) {
 			t.Errorf("call search for %q did not find the call: %v %v", word, found, err)
 		}
 	}
+	// The server had its worker build the tenant's vocabulary search at
+	// start, not at the call's first phrase (docs/transcripts.md).
+	if !strings.Contains(srv.log.String(), `msg="speech: vocabulary prepared"`) {
+		t.Error("the speech worker never prepared the tenants' vocabularies")
+	}
 }
 
 // withSilence says each sentence (flite) with pause after it.

@@ -39,6 +39,18 @@ func loadKnowledge(ctx context.Context, cfg *config.Config, base *assist.Base, d
 	return k, nil
 }
 
+// tenantVocabularies is each tenant's vocabulary for the transcript
+// workers to prepare, in the form the live transcripts send it.
+func tenantVocabularies(kb *assist.Base) [][]string {
+	var out [][]string
+	for _, t := range kb.Tenants() {
+		if v := kb.Vocabulary(t); len(v) > 0 {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 // splitKnowledgeFiles checks the knowledge-base files among a `flow check`
 // command's files (assist.IsKnowledgeFile), printing FILE:LINE: message
 // for each problem (and a warning for words the recognizer's vocabulary

@@ -250,6 +250,7 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	if httpSrv.Knowledge, err = loadKnowledge(ctx, cfg, kbBase, db, log.With("component", "kb")); err != nil {
 		return err
 	}
+	trans.setVocabularies(tenantVocabularies(kbBase))
 	ariSrv, err := newARI(cfg, version, reg, sipSrv, agentDesk, log.With("component", "ari"))
 	if err != nil {
 		return err

@@ -38,7 +38,14 @@ type transcripts struct {
 	// latency is end of phrase -> line, registered on /metrics by serve.
 	latency prometheus.Histogram
 	// asr is the transcripts' client, shared with the IVR's ask steps; nil when off.
-	asr *vosk.Client
+	asr  *vosk.Client
+	urls []string
+	ctx  context.Context // ends at close: the workers and their preparing
+
+	log     *slog.Logger
+	vocabMu sync.Mutex
+	vocabs  [][]string // the tenants' vocabularies, for the workers to prepare
+	closing bool       // set under vocabMu before wg is waited for
 }
 
 // startAssist starts agent assist: checklists always (from the IVR path
@@ -53,7 +60,7 @@ func startAssist(cfg config.Transcribe, kb *assist.Base, checklists map[string][
 		Checklists: func(tenant string) []assist.Checklist { return checklists[tenant] },
 		OnLatency:  func(d time.Duration) { latency.Observe(d.Seconds()) }}
 	ctx, cancel := context.WithCancel(context.Background())
-	t := &transcripts{cancel: cancel, latency: latency}
+	t := &transcripts{cancel: cancel, latency: latency, ctx: ctx, log: log}
 	if !cfg.Enabled {
 		t.live = assist.NewLive(lcfg)
 		return t, nil
@@ -66,7 +73,7 @@ func startAssist(cfg config.Transcribe, kb *assist.Base, checklists map[string][
 			return nil, fmt.Errorf("transcripts: find our own binary for the speech workers: %w", err)
 		}
 		for i := range cfg.Workers {
-			w, err := newSpeechWorker(self, cfg, log.With("worker", i))
+			w, err := newSpeechWorker(self, cfg, log.With("worker", i), t.prepare)
 			if err != nil {
 				cancel()
 				t.stopWorkers()
@@ -84,10 +91,54 @@ func startAssist(cfg config.Transcribe, kb *assist.Base, checklists map[string][
 		t.stopWorkers()
 		return nil, fmt.Errorf("transcripts: %w", err)
 	}
-	lcfg.Transcriber, t.asr = client, client
+	lcfg.Transcriber, t.asr, t.urls = client, client, urls
 	t.live = assist.NewLive(lcfg)
 	log.Info("live transcripts on", "servers", urls, "local_workers", len(t.workers))
 	return t, nil
+}
+
+// prepareTimeout bounds one server's preparing, which waits while a
+// starting worker loads its model.
+const prepareTimeout = time.Minute
+
+// setVocabularies hands the tenants' vocabularies to every transcript
+// server to prepare (vosk.Prepare), so that the first phrase of the first
+// call does not wait while a worker builds its tenant's search; a local
+// worker that restarts is given them again when it listens.
+func (t *transcripts) setVocabularies(vocabs [][]string) {
+	if t == nil || t.asr == nil {
+		return
+	}
+	t.vocabMu.Lock()
+	t.vocabs = vocabs
+	t.vocabMu.Unlock()
+	for _, u := range t.urls {
+		t.prepare(u)
+	}
+}
+
+// prepare gives the server at url the vocabularies known so far, beside
+// the caller.
+func (t *transcripts) prepare(url string) {
+	t.vocabMu.Lock()
+	defer t.vocabMu.Unlock()
+	vocabs := t.vocabs
+	if len(vocabs) == 0 || t.closing {
+		return
+	}
+	t.wg.Go(func() {
+		ctx, cancel := context.WithTimeout(t.ctx, prepareTimeout)
+		defer cancel()
+		for _, v := range vocabs {
+			if err := vosk.Prepare(ctx, url, v); err != nil {
+				if t.ctx.Err() == nil {
+					t.log.Warn("transcripts: a server did not prepare a vocabulary; its first phrases with it will be late",
+						"url", url, "err", err)
+				}
+				return
+			}
+		}
+	})
 }
 
 // close stops the transcripts after the calls have ended: lines still
@@ -98,6 +149,9 @@ func (t *transcripts) close() {
 	}
 	t.once.Do(func() {
 		t.live.Close()
+		t.vocabMu.Lock()
+		t.closing = true
+		t.vocabMu.Unlock()
 		t.cancel()
 		t.wg.Wait()
 		t.stopWorkers()
@@ -119,9 +173,11 @@ type speechWorker struct {
 	ln   *net.TCPListener
 	url  string
 	log  *slog.Logger
+	// ready is called with url each time the process listens.
+	ready func(url string)
 }
 
-func newSpeechWorker(bin string, cfg config.Transcribe, log *slog.Logger) (*speechWorker, error) {
+func newSpeechWorker(bin string, cfg config.Transcribe, log *slog.Logger, ready func(string)) (*speechWorker, error) {
 	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		return nil, fmt.Errorf("transcripts: speech worker socket: %w", err)
@@ -136,7 +192,7 @@ func newSpeechWorker(bin string, cfg config.Transcribe, log *slog.Logger) (*spee
 	if cfg.SecondPass {
 		args = append(args, "--second-pass")
 	}
-	return &speechWorker{bin: bin, args: args, ln: ln, url: "ws://" + ln.Addr().String() + "/", log: log}, nil
+	return &speechWorker{bin: bin, args: args, ln: ln, url: "ws://" + ln.Addr().String() + "/", log: log, ready: ready}, nil
 }
 
 // run keeps the worker process running until ctx ends, restarting it
@@ -204,6 +260,9 @@ func (w *speechWorker) relay(r io.Reader) {
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		w.log.Info("speech worker: " + sc.Text())
+		if strings.HasPrefix(sc.Text(), "listening on ") && w.ready != nil {
+			w.ready(w.url)
+		}
 	}
 }
 

@@ -112,6 +112,7 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"unsafe"
 )
 
@@ -205,6 +206,9 @@ func (d *decoder) useBiasedLM(key, base, arpa string, bias float64) error {
 		return nil
 	})
 }
+
+// has reports whether the search key is cached.
+func (d *decoder) has(key string) bool { return slices.Contains(d.searches, key) }
 
 // useSearch makes the search key exist in the decoder, calling add to
 // create it if it is not cached, and evicting the least recently used

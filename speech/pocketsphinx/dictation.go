@@ -117,7 +117,9 @@ type Dictation struct {
 	*pool
 
 	vocabMu  sync.Mutex
-	vocabDir string // vocabulary models; created on first use
+	vocabDir string         // vocabulary models; created on first use
+	known    []*vocabulary  // the last VocabularyCache opened, most recent last
+	warming  sync.WaitGroup // warmVocabulary runs
 
 	cmnMu sync.Mutex
 	cmn   []float32 // the last cepstral mean a stream measured (incremental.go)
@@ -155,6 +157,14 @@ func NewDictation(cfg DictationConfig) (*Dictation, error) {
 			dec.free()
 			return nil, err
 		}
+		// A decoder created after streams opened with vocabularies (the
+		// pool warming at a worker's start) has their searches before it
+		// first goes idle, not at some phrase's onset.
+		for _, v := range d.knownVocabularies() {
+			if err := dec.useBiasedLM(v.key, dictationSearch, v.arpa, cfg.VocabularyWeight); err != nil {
+				cfg.Logger.Error("speech: vocabulary model failed", "err", err)
+			}
+		}
 		return dec, nil
 	})
 	if err := d.prime(); err != nil {
@@ -169,6 +179,7 @@ func NewDictation(cfg DictationConfig) (*Dictation, error) {
 // Close frees the idle decoders; borrowed ones are freed when returned.
 func (d *Dictation) Close() error {
 	d.pool.close()
+	d.warming.Wait() // a warm-up holds at most one decoder, and briefly
 	d.vocabMu.Lock()
 	defer d.vocabMu.Unlock()
 	if d.vocabDir != "" {
@@ -244,8 +255,8 @@ func (d *Dictation) Open(o speech.TranscribeOptions) (*DictationStream, error) {
 				"stream", o.Label, "words", v.missing)
 		}
 		s.vocab = v
-		if !s.whole && v.key != "" {
-			go d.warmVocabulary(v, o.Label)
+		if v.key != "" && d.know(v) && !s.whole {
+			d.warming.Go(func() { d.warmVocabulary(v, o.Label) })
 		}
 	}
 	endFrames := max(int(d.cfg.EndSilence/frameDur), 1)

@@ -3,6 +3,7 @@ package pocketsphinx
 import (
 	"errors"
 	"slices"
+	"time"
 
 	"hotline/speech"
 )
@@ -125,22 +126,33 @@ func (s *DictationStream) endIncremental(speechEnd int) (speech.Phrase, bool, er
 // warmVocabulary builds v's search into idle decoders that lack it, beside
 // the stream: a phrase decoded as it arrives starts its search at its
 // onset, and building one there (~0.4 s) holds the stream's audio back by
-// as much. It takes one decoder at a time and gives it back at once, so a
-// phrase starting meanwhile finds the others idle (and builds the search
-// itself if it must); a decoder seen twice costs nothing (cached).
+// as much. It runs when a vocabulary is first opened (a server prepares
+// its tenants' at start, vosk.Prepare); decoders created later build the
+// known ones as they are created, and a decoder busy meanwhile builds it
+// on its first phrase with it. It takes one decoder at a time and gives
+// it back at once, so a phrase starting meanwhile finds the others idle;
+// a decoder seen twice costs nothing (cached).
 func (d *Dictation) warmVocabulary(v *vocabulary, label string) {
+	start := time.Now()
+	built := 0
 	for range d.cfg.PoolSize {
 		dec := d.tryIdle()
 		if dec == nil {
-			return
+			break
 		}
+		had := dec.has(v.key)
 		err := dec.useBiasedLM(v.key, dictationSearch, v.arpa, d.cfg.VocabularyWeight)
 		d.release(dec)
 		if err != nil {
 			d.cfg.Logger.Error("speech: vocabulary model failed", "err", err, "stream", label)
 			return
 		}
+		if !had {
+			built++
+		}
 	}
+	d.cfg.Logger.Info("speech: vocabulary prepared", "vocabulary", v.key, "decoders", built,
+		"ms", time.Since(start).Milliseconds())
 }
 
 // telephoneCMN is the cepstral mean of G.711 speech upsampled for the

@@ -135,3 +135,28 @@ func arpaOf(terms [][]string) string {
 	b.WriteString("\n\\end\\\n")
 	return b.String()
 }
+
+// know records v as a vocabulary in use, most recent last, keeping as many
+// as a decoder caches; it reports whether v was not among them.
+func (d *Dictation) know(v *vocabulary) bool {
+	d.vocabMu.Lock()
+	defer d.vocabMu.Unlock()
+	i := slices.IndexFunc(d.known, func(k *vocabulary) bool { return k.key == v.key })
+	if i >= 0 {
+		k := d.known[i]
+		d.known = append(slices.Delete(d.known, i, i+1), k)
+		return false
+	}
+	d.known = append(d.known, v)
+	if len(d.known) > d.cfg.VocabularyCache {
+		d.known = slices.Delete(d.known, 0, 1)
+	}
+	return true
+}
+
+// knownVocabularies is a copy of the vocabularies in use.
+func (d *Dictation) knownVocabularies() []*vocabulary {
+	d.vocabMu.Lock()
+	defer d.vocabMu.Unlock()
+	return slices.Clone(d.known)
+}

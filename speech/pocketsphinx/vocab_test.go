@@ -1,6 +1,7 @@
 package pocketsphinx
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"runtime"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"hotline/internal/testenv"
 	"hotline/speech"
 	"hotline/speech/speechtest"
 )
@@ -177,4 +179,46 @@ func TestVocabularySearchCost(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("vocabulary search: built in %v (RSS +%d MB), reused in %v", built, (rssKB(t)-before)/1024, time.Since(start))
+}
+
+// A vocabulary opened once (a server preparing its tenants' at start) is
+// built into every decoder before a phrase needs it: the idle ones at
+// once, the ones the pool creates afterwards as they are created.
+func TestVocabularyPrepared(t *testing.T) {
+	testenv.NeedFiles(t, "apt-get install pocketsphinx-en-us", DefaultModelDir, DefaultLM)
+	d, err := NewDictation(DictationConfig{PoolSize: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	// Right after the start: one decoder, the other still loading.
+	st, err := d.Open(speech.TranscribeOptions{Vocabulary: insurerTerms})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	d.warming.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for d.Stats().Decoders < 2 && ctx.Err() == nil {
+		time.Sleep(20 * time.Millisecond)
+	}
+	for {
+		a, errA := d.acquire(ctx)
+		b, errB := d.acquire(ctx)
+		if errA != nil || errB != nil {
+			t.Fatalf("decoders: %v %v", errA, errB)
+		}
+		ok := a.has(st.vocab.key) && b.has(st.vocab.key)
+		d.release(a)
+		d.release(b)
+		if ok {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("the vocabulary's search is not in every decoder")
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }

@@ -452,3 +452,31 @@ func TestClientServerBehind(t *testing.T) {
 		t.Error("no Err when the final result never came")
 	}
 }
+
+// Prepare opens a stream with the vocabulary and ends it: the engine
+// sees the vocabulary before any call, and Prepare returns once the
+// server has answered.
+func TestPrepare(t *testing.T) {
+	opened := make(chan []string, 1)
+	srv := httptest.NewServer(NewServer(OpenFunc(func(o speech.TranscribeOptions) (Stream, error) {
+		opened <- o.Vocabulary
+		return nopStream{}, nil
+	}), nil))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := Prepare(ctx, wsURL(srv), []string{"surrender value", "endorsement"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case v := <-opened:
+		if strings.Join(v, "|") != "surrender value|endorsement" {
+			t.Errorf("the engine got vocabulary %q", v)
+		}
+	default:
+		t.Fatal("Prepare returned before the server opened a stream")
+	}
+	if err := Prepare(ctx, "ws://127.0.0.1:1/", []string{"x"}); err == nil {
+		t.Error("Prepare to a closed port: no error")
+	}
+}
