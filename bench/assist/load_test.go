@@ -56,7 +56,8 @@ func (w *warnCounter) WithGroup(string) slog.Handler      { return w }
 // HOTLINE_ASSIST_POOL (decoders, default the CPUs), HOTLINE_ASSIST_SPECULATION=0
 // (no early decode), HOTLINE_ASSIST_INCREMENTAL=0 (phrases decoded whole at
 // their end), HOTLINE_ASSIST_SECOND_PASS=1 (the decoder's second pass, off in the
-// workers by default), HOTLINE_ASSIST_LOAD_VOCAB=0 (no tenant vocabulary).
+// workers by default), HOTLINE_ASSIST_LOAD_VOCAB=0 (no tenant vocabulary),
+// HOTLINE_ASSIST_MAXHMM (the search's HMMs per frame; 0: the engine's default).
 func TestAssistLoad(t *testing.T) {
 	gate(t)
 	b := setup(t)
@@ -75,8 +76,9 @@ func TestAssistLoad(t *testing.T) {
 	noSpec := env("HOTLINE_ASSIST_SPECULATION", "1") == "0"
 	noInc := env("HOTLINE_ASSIST_INCREMENTAL", "1") == "0"
 	secondPass := env("HOTLINE_ASSIST_SECOND_PASS", "0") == "1"
+	maxHMM, _ := strconv.Atoi(env("HOTLINE_ASSIST_MAXHMM", "0"))
 	d, err := pocketsphinx.NewDictation(pocketsphinx.DictationConfig{PoolSize: pool, Logger: slog.New(warns),
-		NoSpeculation: noSpec, NoIncremental: noInc, NoSecondPass: !secondPass})
+		NoSpeculation: noSpec, NoIncremental: noInc, NoSecondPass: !secondPass, MaxHMMPerFrame: maxHMM})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -67,11 +67,12 @@ func (s *DictationStream) feedIncremental() {
 		return
 	}
 	if s.d.contended() {
-		// Another phrase has ended and waits for a decoder while this
-		// one holds one to go faster: it gets it, and this phrase, its
-		// audio all in utt, is decoded whole at its end. Else a long
-		// phrase (or a line that never goes quiet) could hold a decoder
-		// for MaxPhrase and lose the others' phrases past DecoderWait.
+		// Another phrase has ended and waited (giveWayAfter) for a
+		// decoder while this one holds one to go faster: it gets it, and
+		// this phrase, its audio all in utt, is decoded whole at its end.
+		// Else a long phrase (or a line that never goes quiet) could hold
+		// a decoder for MaxPhrase and lose the others' phrases past
+		// DecoderWait.
 		s.preempted++
 		s.dropIncremental()
 		return

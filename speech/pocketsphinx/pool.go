@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // pool holds decoders of one kind (grammar or dictation), created lazily
@@ -20,9 +21,10 @@ type pool struct {
 	max    int
 	closed bool
 	quit   chan struct{} // closed by close: wakes streams waiting for a decoder
-	// waiting counts the acquires blocked for a decoder, so that holders
-	// that can do without theirs give them up (see contended).
-	waiting atomic.Int32
+	// starving counts the acquires blocked for a decoder past
+	// giveWayAfter, so that holders that can do without theirs give them
+	// up (see contended).
+	starving atomic.Int32
 }
 
 func newPool(size int, newDecoder func() (*decoder, error)) *pool {
@@ -92,22 +94,39 @@ func (p *pool) acquire(ctx context.Context) (*decoder, error) {
 		return d, nil
 	default:
 	}
-	p.waiting.Add(1)
-	defer p.waiting.Add(-1)
-	select {
-	case d := <-p.idle:
-		return d, nil
-	case <-p.slots:
-		return p.create()
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-p.quit:
-		return nil, ErrClosed
+	giveWay := time.NewTimer(giveWayAfter)
+	defer giveWay.Stop()
+	starving := false
+	defer func() {
+		if starving {
+			p.starving.Add(-1)
+		}
+	}()
+	for {
+		select {
+		case d := <-p.idle:
+			return d, nil
+		case <-p.slots:
+			return p.create()
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-p.quit:
+			return nil, ErrClosed
+		case <-giveWay.C:
+			starving = true
+			p.starving.Add(1)
+		}
 	}
 }
 
-// contended reports that a borrower is waiting for a decoder.
-func (p *pool) contended() bool { return p.waiting.Load() > 0 }
+// giveWayAfter is how long a borrower waits before holders that can do
+// without their decoders are asked to give them up (contended): long
+// enough for most phrases in progress to end by themselves (their work
+// would be redone by a whole decode), well within DecoderWait (3 s).
+const giveWayAfter = time.Second
+
+// contended reports that a borrower has waited giveWayAfter for a decoder.
+func (p *pool) contended() bool { return p.starving.Load() > 0 }
 
 // tryIdle borrows an idle decoder without waiting or creating one.
 func (p *pool) tryIdle() *decoder {
