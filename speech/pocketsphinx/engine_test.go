@@ -388,3 +388,15 @@ func TestPartials(t *testing.T) {
 		t.Fatalf("no Final")
 	}
 }
+
+// A hum on the line during a menu is not an answer: the turn ends as
+// "nothing said" a little over a second into it, with no choice.
+func TestMenuHum(t *testing.T) {
+	e := engine(t)
+	hum := tone(speech.SampleRate, 440, 4*speech.SampleRate)
+	evs := recognizeFrames(t, e, menu, append(make([]int16, 4000), hum...))
+	fin := final(t, evs)
+	if !fin.NoSpeech || fin.Choice != "" || fin.Text != "" {
+		t.Errorf("a hum answered the menu: %+v", fin)
+	}
+}
