@@ -213,11 +213,12 @@ var ErrSampleRate = errors.New("pocketsphinx: sample rate must be 8000 or 16000"
 // DictationStream segments one audio stream into phrases and decodes
 // each when it ends, synchronously in Write. Not safe for concurrent use.
 type DictationStream struct {
-	d     *Dictation
-	label string
-	down  *decimator // 16 kHz input; nil at 8 kHz
-	conv  []int16
-	vocab *vocabulary
+	d       *Dictation
+	label   string
+	down    *decimator // 16 kHz input; nil at 8 kHz
+	conv    []int16
+	vocab   *vocabulary
+	missing []string // vocabulary words the dictionary lacks
 
 	vad      *vad
 	frame    []int16
@@ -268,10 +269,14 @@ func (d *Dictation) Open(o speech.TranscribeOptions) (*DictationStream, error) {
 			d.cfg.Logger.Info("speech: vocabulary words not in the dictionary, skipped",
 				"stream", o.Label, "words", v.missing)
 		}
-		s.vocab = v
-		if v.key != "" && d.know(v) && !s.whole {
-			d.warming.Go(func() { d.warmVocabulary(v, o.Label) })
+		s.missing = v.missing
+		if v.key != "" {
+			var isNew bool
+			if v, isNew = d.know(v); isNew && !s.whole {
+				d.startWarm(v, o.Label)
+			}
 		}
+		s.vocab = v
 	}
 	endFrames := max(int(d.cfg.EndSilence/frameDur), 1)
 	s.vad = newVAD(max(int(d.cfg.StartSpeech/frameDur), 1), endFrames)
@@ -284,12 +289,7 @@ func (d *Dictation) Open(o speech.TranscribeOptions) (*DictationStream, error) {
 
 // MissingVocabulary is the vocabulary words the dictionary lacks: they
 // were skipped, and cannot be recognized.
-func (s *DictationStream) MissingVocabulary() []string {
-	if s.vocab == nil {
-		return nil
-	}
-	return s.vocab.missing
-}
+func (s *DictationStream) MissingVocabulary() []string { return s.missing }
 
 // Write runs pcm through the segmenter and returns the phrases it
 // finished (usually none; decoding one takes a fifth of its duration).

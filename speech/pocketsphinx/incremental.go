@@ -49,6 +49,16 @@ func (s *DictationStream) beginIncremental() {
 		s.d.release(dec)
 		return
 	}
+	if v := s.vocab; v != nil && v.key != "" && !dec.has(v.key) {
+		// Building the search here (~0.4 s, seconds on a loaded machine)
+		// would hold the stream's audio back while the phrase is spoken,
+		// and a client with a bounded backlog drops it. The phrase is
+		// decoded whole at its end instead, and the search is built
+		// into idle decoders beside the stream.
+		s.d.release(dec)
+		s.d.startWarm(v, s.label)
+		return
+	}
 	if err := dec.uttBegin(s.search(dec), cmn); err != nil {
 		s.d.cfg.Logger.Error("speech: incremental decode failed to start", "err", err, "stream", s.label)
 		s.d.release(dec)
@@ -134,6 +144,7 @@ func (s *DictationStream) endIncremental(speechEnd int) (speech.Phrase, bool, er
 // it back at once, so a phrase starting meanwhile finds the others idle;
 // a decoder seen twice costs nothing (cached).
 func (d *Dictation) warmVocabulary(v *vocabulary, label string) {
+	defer v.warming.Store(false)
 	start := time.Now()
 	built := 0
 	for range d.cfg.PoolSize {
@@ -154,6 +165,13 @@ func (d *Dictation) warmVocabulary(v *vocabulary, label string) {
 	}
 	d.cfg.Logger.Info("speech: vocabulary prepared", "vocabulary", v.key, "decoders", built,
 		"ms", time.Since(start).Milliseconds())
+}
+
+// startWarm runs warmVocabulary for v beside the caller unless one runs.
+func (d *Dictation) startWarm(v *vocabulary, label string) {
+	if v.warming.CompareAndSwap(false, true) {
+		d.warming.Go(func() { d.warmVocabulary(v, label) })
+	}
 }
 
 // telephoneCMN is the cepstral mean of G.711 speech upsampled for the

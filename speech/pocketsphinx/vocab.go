@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"hotline/speech/grammar"
 )
@@ -31,6 +32,7 @@ type vocabulary struct {
 	key     string // search name, from the terms' hash
 	arpa    string // the model file
 	missing []string
+	warming atomic.Bool // a warmVocabulary runs for it (the registry's copy)
 }
 
 // prepareVocabulary normalizes phrases (words the dictionary lacks are
@@ -137,21 +139,22 @@ func arpaOf(terms [][]string) string {
 }
 
 // know records v as a vocabulary in use, most recent last, keeping as many
-// as a decoder caches; it reports whether v was not among them.
-func (d *Dictation) know(v *vocabulary) bool {
+// as a decoder caches. It returns the registry's copy of v (streams share
+// it, and its warming flag) and whether v was not among them.
+func (d *Dictation) know(v *vocabulary) (*vocabulary, bool) {
 	d.vocabMu.Lock()
 	defer d.vocabMu.Unlock()
 	i := slices.IndexFunc(d.known, func(k *vocabulary) bool { return k.key == v.key })
 	if i >= 0 {
 		k := d.known[i]
 		d.known = append(slices.Delete(d.known, i, i+1), k)
-		return false
+		return k, false
 	}
 	d.known = append(d.known, v)
 	if len(d.known) > d.cfg.VocabularyCache {
 		d.known = slices.Delete(d.known, 0, 1)
 	}
-	return true
+	return v, true
 }
 
 // knownVocabularies is a copy of the vocabularies in use.

@@ -222,3 +222,48 @@ func TestVocabularyPrepared(t *testing.T) {
 		}
 	}
 }
+
+// A phrase whose onset finds only decoders without its vocabulary's
+// search does not build one there (which would hold the stream's audio
+// back while the phrase is spoken): it is decoded whole at its end, and
+// the search is built into the idle decoders beside it.
+func TestVocabularyNotBuiltAtOnset(t *testing.T) {
+	d := dictation(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	a, errA := d.acquire(ctx)
+	b, errB := d.acquire(ctx)
+	if errA != nil || errB != nil {
+		t.Fatal(errA, errB)
+	}
+	// Opened while no decoder is idle: the warm-up finds none.
+	st, err := d.Open(speech.TranscribeOptions{Vocabulary: []string{"beneficiary", "policy rider", "gold plan"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	d.warming.Wait()
+	key := st.vocab.key
+	if a.has(key) || b.has(key) {
+		t.Fatal("a decoder has the search already")
+	}
+	d.release(a)
+	defer d.release(b)
+	pcm := append(telephone(t, fliteVoices[1], "i lost my credit card"), make([]int16, 4000)...)
+	ps := feedFrames(st, pcm)
+	if len(ps) != 1 || !strings.Contains(ps[0].Text, "card") {
+		t.Errorf("phrase: %+v", ps)
+	}
+	if st.incremental != 0 {
+		t.Errorf("%d phrase(s) decoded as they arrived on a decoder without the search", st.incremental)
+	}
+	d.warming.Wait()
+	got, err := d.acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.release(got)
+	if !got.has(key) {
+		t.Error("the idle decoder has no search for the vocabulary after the phrase")
+	}
+}

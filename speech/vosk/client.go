@@ -128,6 +128,7 @@ func (c *Client) Transcribe(ctx context.Context, o speech.TranscribeOptions) (sp
 		readerDone: make(chan struct{}),
 		writerDone: make(chan struct{}),
 		queue:      speech.NewBacklog(rate * int(c.cfg.MaxBacklog/time.Millisecond) / 1000),
+		maxBacklog: c.cfg.MaxBacklog,
 		answered:   make(chan struct{}, 1),
 	}
 	t.maxInFlight = max(int(c.cfg.MaxBacklog/chunkDur), 1)
@@ -189,7 +190,9 @@ type transcription struct {
 	eofSent   bool
 	lastEnd   time.Duration
 
-	closeOnce sync.Once
+	closeOnce  sync.Once
+	warnedDrop atomic.Bool
+	maxBacklog time.Duration
 }
 
 func (t *transcription) Write(pcm []int16) error {
@@ -198,6 +201,11 @@ func (t *transcription) Write(pcm []int16) error {
 	}
 	if !t.queue.Write(pcm) {
 		return ErrClosed
+	}
+	if t.queue.Dropped() > 0 && t.warnedDrop.CompareAndSwap(false, true) {
+		// Said now, not only at the end: the lines missing from here on
+		// are this, not silence.
+		t.log.Warn("vosk: server behind, dropping audio", "backlog", t.maxBacklog)
 	}
 	return nil
 }
