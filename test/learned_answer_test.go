@@ -53,7 +53,8 @@ func TestLearnedAnswer(t *testing.T) {
 	callID, _ := offer["call"].(string)
 	// Alice sees the caller's question beside the softphone.
 	cc := alice.expect("caller_context", 10*time.Second, func(m map[string]any) bool { return m["call"] == callID })
-	if !askedInContext(cc, "check my account balance") {
+	// As the IVR heard it: the recognizer may miss a word on a busy machine.
+	if !askedInContext(cc, ask1.Data["question"]) {
 		t.Errorf("the caller context lacks the question: %v", cc)
 	}
 	alice.send(map[string]any{"type": "answer", "call": callID})

@@ -129,10 +129,12 @@ type Dictation struct {
 	dict *grammar.Dict
 	*pool
 
-	vocabMu  sync.Mutex
-	vocabDir string         // vocabulary models; created on first use
-	known    []*vocabulary  // the last VocabularyCache opened, most recent last
-	warming  sync.WaitGroup // warmVocabulary runs
+	vocabMu                sync.Mutex
+	vocabDir               string         // vocabulary models; created on first use
+	known                  []*vocabulary  // the last VocabularyCache opened, most recent last
+	warming                sync.WaitGroup // warmVocabularies runs (startWarm)
+	warmMu                 sync.Mutex
+	warmRunning, warmAgain bool
 
 	cmnMu sync.Mutex
 	cmn   []float32 // the last cepstral mean a stream measured (incremental.go)
@@ -273,7 +275,7 @@ func (d *Dictation) Open(o speech.TranscribeOptions) (*DictationStream, error) {
 		if v.key != "" {
 			var isNew bool
 			if v, isNew = d.know(v); isNew && !s.whole {
-				d.startWarm(v, o.Label)
+				d.startWarm()
 			}
 		}
 		s.vocab = v

@@ -56,7 +56,8 @@ func (s *DictationStream) beginIncremental() {
 		// decoded whole at its end instead, and the search is built
 		// into idle decoders beside the stream.
 		s.d.release(dec)
-		s.d.startWarm(v, s.label)
+		s.vocab, _ = s.d.know(v) // known again if others pushed it out
+		s.d.startWarm()
 		return
 	}
 	if err := dec.uttBegin(s.search(dec), cmn); err != nil {
@@ -134,17 +135,17 @@ func (s *DictationStream) endIncremental(speechEnd int) (speech.Phrase, bool, er
 	return p, ok, nil
 }
 
-// warmVocabulary builds v's search into idle decoders that lack it, beside
-// the stream: a phrase decoded as it arrives starts its search at its
-// onset, and building one there (~0.4 s) holds the stream's audio back by
-// as much. It runs when a vocabulary is first opened (a server prepares
-// its tenants' at start, vosk.Prepare); decoders created later build the
-// known ones as they are created, and a decoder busy meanwhile builds it
-// on its first phrase with it. It takes one decoder at a time and gives
-// it back at once, so a phrase starting meanwhile finds the others idle;
-// a decoder seen twice costs nothing (cached).
-func (d *Dictation) warmVocabulary(v *vocabulary, label string) {
-	defer v.warming.Store(false)
+// warmVocabularies builds the known vocabularies' searches (the last
+// VocabularyCache streams opened with) into the idle decoders that lack
+// them, beside the streams: a phrase decoded as it arrives needs its
+// search at its onset, and building one there (~0.4 s, seconds on a busy
+// machine) would hold the stream's audio back as long. It runs when a
+// vocabulary is first opened (a server prepares its tenants' at start,
+// vosk.Prepare) and when an onset finds a decoder without its search;
+// decoders created later build the known ones as they are created. It
+// takes one decoder at a time and gives it back, so a phrase starting
+// meanwhile finds the others idle.
+func (d *Dictation) warmVocabularies() {
 	start := time.Now()
 	built := 0
 	for range d.cfg.PoolSize {
@@ -152,26 +153,46 @@ func (d *Dictation) warmVocabulary(v *vocabulary, label string) {
 		if dec == nil {
 			break
 		}
-		had := dec.has(v.key)
-		err := dec.useBiasedLM(v.key, dictationSearch, v.arpa, d.cfg.VocabularyWeight)
-		d.release(dec)
-		if err != nil {
-			d.cfg.Logger.Error("speech: vocabulary model failed", "err", err, "stream", label)
-			return
-		}
-		if !had {
+		for _, v := range d.knownVocabularies() {
+			if dec.has(v.key) {
+				continue
+			}
+			if err := dec.useBiasedLM(v.key, dictationSearch, v.arpa, d.cfg.VocabularyWeight); err != nil {
+				d.cfg.Logger.Error("speech: vocabulary model failed", "err", err, "vocabulary", v.key)
+				continue
+			}
 			built++
 		}
+		d.release(dec)
 	}
-	d.cfg.Logger.Info("speech: vocabulary prepared", "vocabulary", v.key, "decoders", built,
+	d.cfg.Logger.Info("speech: vocabulary prepared", "vocabularies", len(d.knownVocabularies()), "searches_built", built,
 		"ms", time.Since(start).Milliseconds())
 }
 
-// startWarm runs warmVocabulary for v beside the caller unless one runs.
-func (d *Dictation) startWarm(v *vocabulary, label string) {
-	if v.warming.CompareAndSwap(false, true) {
-		d.warming.Go(func() { d.warmVocabulary(v, label) })
+// startWarm runs warmVocabularies beside the caller; asked while one
+// runs, it runs once more after it (for a vocabulary known meanwhile).
+func (d *Dictation) startWarm() {
+	d.warmMu.Lock()
+	defer d.warmMu.Unlock()
+	if d.warmRunning {
+		d.warmAgain = true
+		return
 	}
+	d.warmRunning = true
+	d.warming.Go(func() {
+		for {
+			d.warmVocabularies()
+			d.warmMu.Lock()
+			again := d.warmAgain && !d.isClosed()
+			d.warmAgain = false
+			if !again {
+				d.warmRunning = false
+				d.warmMu.Unlock()
+				return
+			}
+			d.warmMu.Unlock()
+		}
+	})
 }
 
 // telephoneCMN is the cepstral mean of G.711 speech upsampled for the

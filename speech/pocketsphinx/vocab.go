@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync/atomic"
 
 	"hotline/speech/grammar"
 )
@@ -32,7 +31,6 @@ type vocabulary struct {
 	key     string // search name, from the terms' hash
 	arpa    string // the model file
 	missing []string
-	warming atomic.Bool // a warmVocabulary runs for it (the registry's copy)
 }
 
 // prepareVocabulary normalizes phrases (words the dictionary lacks are
@@ -140,7 +138,7 @@ func arpaOf(terms [][]string) string {
 
 // know records v as a vocabulary in use, most recent last, keeping as many
 // as a decoder caches. It returns the registry's copy of v (streams share
-// it, and its warming flag) and whether v was not among them.
+// it) and whether v was not among them.
 func (d *Dictation) know(v *vocabulary) (*vocabulary, bool) {
 	d.vocabMu.Lock()
 	defer d.vocabMu.Unlock()
