@@ -176,11 +176,7 @@ func NewDictation(cfg DictationConfig) (*Dictation, error) {
 		// A decoder created after streams opened with vocabularies (the
 		// pool warming at a worker's start) has their searches before it
 		// first goes idle, not at some phrase's onset.
-		for _, v := range d.knownVocabularies() {
-			if err := dec.useBiasedLM(v.key, dictationSearch, v.arpa, cfg.VocabularyWeight); err != nil {
-				cfg.Logger.Error("speech: vocabulary model failed", "err", err)
-			}
-		}
+		d.buildKnown(dec)
 		return dec, nil
 	})
 	if err := d.prime(); err != nil {

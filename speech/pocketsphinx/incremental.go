@@ -153,20 +153,27 @@ func (d *Dictation) warmVocabularies() {
 		if dec == nil {
 			break
 		}
-		for _, v := range d.knownVocabularies() {
-			if dec.has(v.key) {
-				continue
-			}
-			if err := dec.useBiasedLM(v.key, dictationSearch, v.arpa, d.cfg.VocabularyWeight); err != nil {
-				d.cfg.Logger.Error("speech: vocabulary model failed", "err", err, "vocabulary", v.key)
-				continue
-			}
-			built++
-		}
+		built += d.buildKnown(dec)
 		d.release(dec)
 	}
 	d.cfg.Logger.Info("speech: vocabulary prepared", "vocabularies", len(d.knownVocabularies()), "searches_built", built,
 		"ms", time.Since(start).Milliseconds())
+}
+
+// buildKnown builds into dec the known vocabularies' searches it lacks and
+// returns how many it built.
+func (d *Dictation) buildKnown(dec *decoder) (built int) {
+	for _, v := range d.knownVocabularies() {
+		if dec.has(v.key) {
+			continue
+		}
+		if err := dec.useBiasedLM(v.key, dictationSearch, v.arpa, d.cfg.VocabularyWeight); err != nil {
+			d.cfg.Logger.Error("speech: vocabulary model failed", "err", err, "vocabulary", v.key)
+			continue
+		}
+		built++
+	}
+	return built
 }
 
 // startWarm runs warmVocabularies beside the caller; asked while one

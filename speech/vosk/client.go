@@ -72,6 +72,24 @@ func New(cfg Config) (*Client, error) {
 // smaller chunks cost replies and larger ones delay results.
 const chunkDur = 40 * time.Millisecond
 
+// eofMsg asks for the final result, in exactly vosk-server's spelling:
+// asr_server.py compares the message as a string.
+var eofMsg = []byte(`{"eof" : 1}`)
+
+// openStream dials the server at url and sends the stream's config.
+func openStream(ctx context.Context, url string, cfg streamConfig) (*websocket.Conn, error) {
+	cn, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{CompressionMode: websocket.CompressionDisabled})
+	if err != nil {
+		return nil, err
+	}
+	b, _ := json.Marshal(configMsg{Config: &cfg})
+	if err := cn.Write(ctx, websocket.MessageText, b); err != nil {
+		cn.CloseNow()
+		return nil, err
+	}
+	return cn, nil
+}
+
 // ErrClosed is returned by Write after Close.
 var ErrClosed = errors.New("vosk: transcription closed")
 
@@ -92,14 +110,8 @@ func (c *Client) Transcribe(ctx context.Context, o speech.TranscribeOptions) (sp
 			continue
 		}
 		dctx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout)
-		cn, _, err := websocket.Dial(dctx, u, &websocket.DialOptions{CompressionMode: websocket.CompressionDisabled})
-		if err == nil {
-			one := 1
-			b, _ := json.Marshal(configMsg{Config: &streamConfig{SampleRate: float64(rate), Words: &one, Vocabulary: o.Vocabulary}})
-			if err = cn.Write(dctx, websocket.MessageText, b); err != nil {
-				cn.CloseNow()
-			}
-		}
+		one := 1
+		cn, err := openStream(dctx, u, streamConfig{SampleRate: float64(rate), Words: &one, Vocabulary: o.Vocabulary})
 		cancel()
 		if err == nil {
 			conn = cn
@@ -326,9 +338,7 @@ func (t *transcription) sendEOF() {
 	t.mu.Lock()
 	t.eofSent = true
 	t.mu.Unlock()
-	// Exactly vosk-server's spelling: asr_server.py compares the message
-	// as a string.
-	if err := t.conn.Write(t.ctx, websocket.MessageText, []byte(`{"eof" : 1}`)); err != nil {
+	if err := t.conn.Write(t.ctx, websocket.MessageText, eofMsg); err != nil {
 		t.fail(fmt.Errorf("vosk: send eof: %w", err))
 	}
 }
@@ -429,16 +439,12 @@ func secs(s float64) time.Duration { return time.Duration(s * float64(time.Secon
 // just answers the eof. ctx bounds the whole exchange, which waits while
 // a starting server loads its model.
 func Prepare(ctx context.Context, url string, vocabulary []string) error {
-	cn, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{CompressionMode: websocket.CompressionDisabled})
+	cn, err := openStream(ctx, url, streamConfig{SampleRate: speech.SampleRate, Vocabulary: vocabulary})
 	if err != nil {
 		return fmt.Errorf("vosk: prepare %s: %w", url, err)
 	}
 	defer cn.CloseNow()
-	b, _ := json.Marshal(configMsg{Config: &streamConfig{SampleRate: speech.SampleRate, Vocabulary: vocabulary}})
-	if err := cn.Write(ctx, websocket.MessageText, b); err != nil {
-		return fmt.Errorf("vosk: prepare %s: %w", url, err)
-	}
-	if err := cn.Write(ctx, websocket.MessageText, []byte(`{"eof" : 1}`)); err != nil {
+	if err := cn.Write(ctx, websocket.MessageText, eofMsg); err != nil {
 		return fmt.Errorf("vosk: prepare %s: %w", url, err)
 	}
 	if _, _, err := cn.Read(ctx); err != nil {
